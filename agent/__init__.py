@@ -1,0 +1,1 @@
+"""incident-agent: PagerDuty work in plain words, every page behind a human approval."""

@@ -1,0 +1,76 @@
+"""Settings from the environment and `.env`; every secret is a SecretStr.
+
+One object, read once per process (`get_settings()`), passed down explicitly
+to whatever needs it so tests can build their own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # PagerDuty
+    pagerduty_api_url: str | None = Field(
+        default=None, description="REST API base URL; unset = the embedded sandbox."
+    )
+    pagerduty_api_token: SecretStr = Field(
+        default=SecretStr("sandbox-token"), description="Account or user API key, or OAuth token."
+    )
+    pagerduty_token_type: Literal["token", "bearer"] = "token"
+    pagerduty_from: str | None = Field(
+        default=None, description="Email of a PagerDuty user, sent as `From` on writes."
+    )
+    pagerduty_timeout_s: float = 10.0
+    pagerduty_max_retries: int = 5
+    pagerduty_rate_per_minute: int = 960
+    catalog_ttl_s: float = 300.0
+    sandbox_account: Path | None = Field(
+        default=None, description="Snapshot the embedded sandbox loads; unset = the bundled demo."
+    )
+
+    # LLM (optional: without it triage uses deterministic rules)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+
+    # Persistence
+    incident_agent_checkpoint: Path = Path("incident-agent.sqlite")
+
+    # People and time
+    default_time_zone: str = "UTC"
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="xapp- token; set with SLACK_SOCKET_MODE for Socket Mode."
+    )
+    slack_socket_mode: bool = False
+    slack_channel: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_approver_ids: list[str] = Field(default_factory=list)
+    slack_approver_group: str | None = None
+
+    # PagerDuty webhooks (V3); several secrets during rotation
+    pagerduty_webhook_secrets: list[SecretStr] = Field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def mask(secret: SecretStr | str | None) -> str:
+    """The one way a secret is ever shown: its last four characters."""
+    if secret is None:
+        return "<unset>"
+    value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    return f"…{value[-4:]}" if len(value) > 8 else "…"

@@ -1,0 +1,173 @@
+"""The PagerDuty objects the product uses, as the REST API v2 returns them.
+
+Unknown fields are kept (`extra="allow"`) so an object read from the API can
+be written back or dumped without loss; references are always `{"id", "type"}`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class APIObject(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: str
+    type: str
+    summary: str | None = None
+    html_url: str | None = None
+
+
+class Reference(BaseModel):
+    """`{"id", "type": "<kind>_reference"}`: the only way one object names another."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    type: str
+    summary: str | None = None
+
+    @classmethod
+    def to(cls, kind: str, id: str) -> dict[str, str]:
+        return {"id": id, "type": f"{kind}_reference"}
+
+
+class Team(APIObject):
+    name: str
+
+
+class Priority(APIObject):
+    name: str
+    description: str | None = None
+    order: int | None = None
+
+
+class User(APIObject):
+    name: str
+    email: str
+    time_zone: str | None = None
+    role: str | None = None
+
+
+class Service(APIObject):
+    name: str
+    description: str | None = None
+    status: str | None = None
+    escalation_policy: Reference
+    teams: list[Reference] = Field(default_factory=list)
+
+
+class Restriction(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str  # daily_restriction | weekly_restriction
+    start_time_of_day: str
+    duration_seconds: int
+    start_day_of_week: int | None = None
+
+
+class LayerUser(BaseModel):
+    user: Reference
+
+
+class ScheduleLayer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    name: str | None = None
+    start: datetime
+    end: datetime | None = None
+    rotation_virtual_start: datetime
+    rotation_turn_length_seconds: int
+    users: list[LayerUser]
+    restrictions: list[Restriction] = Field(default_factory=list)
+
+
+class Schedule(APIObject):
+    name: str
+    time_zone: str = "UTC"
+    description: str | None = None
+    schedule_layers: list[ScheduleLayer] = Field(default_factory=list)
+    users: list[Reference] = Field(default_factory=list)
+    teams: list[Reference] = Field(default_factory=list)
+    escalation_policies: list[Reference] = Field(default_factory=list)
+
+
+class EscalationRule(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    escalation_delay_in_minutes: int
+    targets: list[Reference]
+
+
+class EscalationPolicy(APIObject):
+    name: str
+    num_loops: int = 0
+    escalation_rules: list[EscalationRule] = Field(default_factory=list)
+    services: list[Reference] = Field(default_factory=list)
+    teams: list[Reference] = Field(default_factory=list)
+
+
+class OnCall(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    user: Reference
+    schedule: Reference | None = None
+    escalation_policy: Reference
+    escalation_level: int
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class Override(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    start: datetime
+    end: datetime
+    user: Reference
+
+
+class Assignment(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    at: datetime | None = None
+    assignee: Reference
+
+
+class Incident(APIObject):
+    incident_number: int | None = None
+    title: str
+    status: str
+    urgency: str | None = None
+    created_at: datetime
+    resolved_at: datetime | None = None
+    incident_key: str | None = None
+    service: Reference
+    escalation_policy: Reference | None = None
+    priority: Reference | None = None
+    assignments: list[Assignment] = Field(default_factory=list)
+    acknowledgements: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class LogEntry(APIObject):
+    created_at: datetime
+    incident: Reference | None = None
+    service: Reference | None = None
+    agent: Reference | None = None
+    user: Reference | None = None
+    assignees: list[Reference] = Field(default_factory=list)
+    channel: dict[str, Any] = Field(default_factory=dict)
+
+
+class Note(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    content: str
+    created_at: datetime | None = None
+    user: Reference | None = None
