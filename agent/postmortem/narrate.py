@@ -1,0 +1,196 @@
+"""The narrative: a template by default, the LLM's prose when one is configured.
+
+The numbers are never the LLM's: it gets the computed metrics as facts, and
+its text is kept only if every number in it is one of ours (in a unit the
+report renders: seconds, whole or decimal minutes and hours, duration parts
+like the 6 and 30 of "6 min 30 s", counts, clock times and dates of events,
+and numbers already present in titles, names and notes). Anything else and
+the template is used, with the reason recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from agent.config import Settings
+
+from .render import human_duration
+
+PROMPT = Path(__file__).resolve().parents[2] / "prompts" / "postmortem.md"
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class Narrative:
+    text: str
+    source: str
+    """`llm` or `template`."""
+    fallback_reason: str | None = None
+
+
+def template_narrative(report: dict[str, Any]) -> str:
+    """Plain sentences built from the computed facts; the default and the fallback."""
+    inc, m = report["incident"], report["metrics"]
+    who = _names(report)
+    name = f"#{inc['number']}" if inc.get("number") else inc["id"]
+    service = inc["service"].get("name") or inc["service"]["id"]
+    parts = [f"Incident {name} ({inc['title']}) on {service} was triggered at "
+             f"{_clock(m.get('triggered_at'))}."]
+    if m.get("paged_users"):
+        channels = ", ".join(f"{k} ({v})" for k, v in m.get("notifications_by_channel", {}).items())
+        parts.append(f"{m['notifications']} notification(s) paged {', '.join(who(u) for u in m['paged_users'])}"
+                     f"{f' by {channels}' if channels else ''}.")
+    if m.get("time_to_acknowledge_s") is not None:
+        parts.append(f"{who(m['first_acknowledged_by'])} acknowledged it after "
+                     f"{human_duration(m['time_to_acknowledge_s'])}.")
+    else:
+        parts.append("Nobody acknowledged it.")
+    if m.get("escalations"):
+        parts.append(f"It escalated {m['escalations']} time(s).")
+    if m.get("reassignments"):
+        parts.append(f"It was reassigned {m['reassignments']} time(s).")
+    if m.get("retriggers"):
+        parts.append(f"It was re-opened {m['retriggers']} time(s) after a resolve.")
+    for note in m.get("notes_list") or []:
+        parts.append(f"{who(note['by'])} noted at {_clock(note['at'])}: \"{note['text']}\".")
+    if m.get("time_to_resolve_s") is not None:
+        parts.append(f"It was resolved {human_duration(m['time_to_resolve_s'])} after the trigger, "
+                     f"at {_clock(m.get('resolved_at'))}.")
+    else:
+        parts.append(f"It is not resolved (status {inc['status']}).")
+    if report.get("anomalies"):
+        parts.append(f"{len(report['anomalies'])} anomalies in the log were set aside.")
+    return " ".join(parts)
+
+
+def _names(report: dict[str, Any]) -> Any:
+    """user id -> "Name (id)" from the names the log entries carry."""
+    names: dict[str, str] = {}
+    for event in report.get("timeline") or []:
+        if event.get("actor_id") and event.get("actor_name"):
+            names.setdefault(event["actor_id"], event["actor_name"])
+        for user, name in zip(event.get("users") or [], event.get("user_names") or [], strict=False):
+            names.setdefault(user, name)
+
+    def who(user: str | None) -> str:
+        if not user:
+            return "Someone"
+        name = names.get(user)
+        return f"{name} ({user})" if name and name != user else user
+
+    return who
+
+
+def allowed_numbers(report: dict[str, Any]) -> set[Decimal]:
+    """Every number the report can truthfully mention, in every unit it renders."""
+    values: set[Decimal] = set()
+
+    def add(value: Any) -> None:
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, int | float):
+            values.add(_norm(str(value)))
+        elif isinstance(value, str):
+            values.update(_norm(n) for n in NUMBER.findall(value.replace(",", "")))
+        elif isinstance(value, dict):
+            for item in value.values():
+                add(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                add(item)
+
+    m = report["metrics"]
+    add(m)
+    add(report["incident"])
+    add(len(report.get("anomalies") or []))
+    for event in report.get("timeline") or []:
+        add([event.get("at"), event.get("text"), event.get("user_names"), event.get("actor_name")])
+    durations = [m.get("time_to_acknowledge_s"), m.get("time_to_resolve_s"),
+                 *(m.get("time_in_status_s") or {}).values()]
+    for seconds in (s for s in durations if isinstance(s, int)):
+        for size in (60, 3600, 86400):
+            whole, rest = divmod(seconds, size)
+            values.update({Decimal(whole), Decimal(whole + (1 if rest else 0)),
+                           _norm(f"{seconds / size:.1f}"), _norm(f"{seconds / size:.2f}")})
+        add(human_duration(seconds))
+    for stamp in [m.get("triggered_at"), m.get("acknowledged_at"), m.get("resolved_at")]:
+        if stamp:
+            at = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            values.update(Decimal(v) for v in (at.hour % 12 or 12, at.year % 100))
+    return values
+
+
+def unknown_numbers(text: str, report: dict[str, Any]) -> list[str]:
+    """Numbers in `text` that none of the computed facts supports."""
+    allowed = allowed_numbers(report)
+    cleaned = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    return [n for n in NUMBER.findall(cleaned) if _norm(n) not in allowed]
+
+
+async def llm_narrative(report: dict[str, Any], model: BaseChatModel) -> Narrative:
+    """Ask the model for prose around the facts; keep it only if its numbers are ours."""
+    facts = {k: report[k] for k in ("incident", "metrics", "anomalies")}
+    facts["key_events"] = [e for e in report["timeline"] if e["kind"] != "notify"][:200]
+    facts["durations_rendered"] = {
+        k: human_duration(report["metrics"].get(k))
+        for k in ("time_to_acknowledge_s", "time_to_resolve_s")
+    }
+    template = template_narrative(report)
+    try:
+        system = PROMPT.read_text(encoding="utf-8")
+        reply = await model.ainvoke([
+            ("system", system),
+            ("human", "Facts (JSON, computed; use only these numbers):\n"
+                      + json.dumps(facts, indent=1, default=str)),
+        ])
+    except Exception as error:  # noqa: BLE001 -- any model failure means the template
+        return Narrative(template, "template", f"LLM call failed: {type(error).__name__}")
+    text = reply.content if isinstance(reply.content, str) else str(reply.content)
+    text = text.strip()
+    if not text:
+        return Narrative(template, "template", "LLM returned an empty narrative")
+    bad = unknown_numbers(text, report)
+    if bad:
+        return Narrative(template, "template",
+                         f"LLM narrative had numbers not in the computed facts: {', '.join(bad[:10])}")
+    return Narrative(text, "llm")
+
+
+def chat_model(settings: Settings) -> BaseChatModel | None:
+    """ChatOpenAI at `openai_base_url`, or None when no LLM is configured."""
+    if not (settings.openai_base_url or settings.openai_api_key):
+        return None
+    from langchain_openai import ChatOpenAI
+
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
+    return ChatOpenAI(model=settings.openai_model, base_url=settings.openai_base_url,
+                      api_key=key, temperature=0, max_retries=1, timeout=60,
+                      max_tokens=600, extra_body={"max_tokens": 600})
+
+
+async def narrate(report: dict[str, Any], model: BaseChatModel | None) -> Narrative:
+    if model is None:
+        return Narrative(template_narrative(report), "template")
+    return await llm_narrative(report, model)
+
+
+def _norm(text: str) -> Decimal:
+    try:
+        return Decimal(text).normalize()
+    except InvalidOperation:
+        return Decimal(-1)
+
+
+def _clock(value: str | None) -> str:
+    if not value:
+        return "an unknown time"
+    at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return at.strftime("%H:%M:%S UTC on %Y-%m-%d")
