@@ -1,0 +1,64 @@
+"""The typed request triage hands to the graph, and the error for bad input.
+
+Both the rules path and the LLM path produce a `TriageResult`; `verify.py`
+checks it against the catalog before anyone else sees it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+MAX_INPUT_CHARS = 20_000
+MAX_TITLE_CHARS = 255
+
+
+class TriageInputError(ValueError):
+    """The text cannot be triaged at all (empty, too long, not text)."""
+
+
+class Intent(StrEnum):
+    page = "page"
+    acknowledge = "acknowledge"
+    resolve = "resolve"
+    reassign = "reassign"
+    add_note = "add_note"
+    add_responder = "add_responder"
+    override = "override"
+    change_urgency = "change_urgency"
+    change_priority = "change_priority"
+    who_is_on_call = "who_is_on_call"
+    list_incidents = "list_incidents"
+    postmortem = "postmortem"
+    not_incident = "not_incident"
+
+
+class ServiceCandidate(BaseModel):
+    id: str
+    name: str
+    score: float
+    why: str
+
+
+class TriageResult(BaseModel):
+    intent: Intent
+    service_words: str | None = Field(None, description="The service as the words named it.")
+    service_id: str | None = Field(
+        None, description="Set only when exactly one catalog service is clearly meant."
+    )
+    candidates: list[ServiceCandidate] = Field(
+        default_factory=list, description="Ranked services for a human to pick from."
+    )
+    urgency: Literal["high", "low"] | None = None
+    priority: str | None = Field(None, description="A priority name that exists in the catalog.")
+    title: str = Field("", max_length=MAX_TITLE_CHARS)
+    details: str = ""
+    reasons: list[str] = Field(default_factory=list, description="Shown to the approver.")
+    incident_ref: str | None = None
+    people: list[str] = Field(default_factory=list)
+    schedule_words: str | None = None
+    time_words: str | None = None
+    message: str | None = None
+    source: Literal["rules", "llm"] = "rules"
