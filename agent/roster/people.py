@@ -22,7 +22,7 @@ def _local(user: User) -> str:
 
 
 def _initial_match(query: list[str], name: list[str]) -> bool:
-    """"E Sokolova", "Elena S": each query word is a name word or its initial, in order."""
+    """For "E Sokolova" or "Elena S": each word is a name word or its initial, in order."""
     if len(query) != len(name) or len(query) < 2:
         return False
     full = 0
