@@ -1,0 +1,629 @@
+"""The one PagerDuty REST client: nothing else in the product builds a URL or a header.
+
+Three layers, as in PagerDuty's own client:
+
+1. transport (`request`): headers, the token bucket, the retry loop, typed errors;
+2. REST (`iter_all`, `list_all`): complete lists, see `pagination.py`;
+3. endpoints (`list_incidents`, `create_incident`, ...): bodies built from
+   reference objects, answers parsed into the models of `models.py`.
+
+Retries: 429 waits exactly `ratelimit-reset` seconds (backoff only if the
+header is missing); 5xx and network errors back off exponentially with full
+jitter, capped. A POST is retried after a 5xx or a lost answer only when it
+is idempotent (a create with an `incident_key`): PagerDuty may have done it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+import httpx
+from pydantic import SecretStr
+
+from agent.config import mask
+from agent.pagerduty.counter import RequestCounter
+from agent.pagerduty.endpoints import template_of
+from agent.pagerduty.errors import (
+    InvalidInput,
+    PagerDutyError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    error_from_response,
+)
+from agent.pagerduty.models import (
+    EscalationPolicy,
+    Incident,
+    LogEntry,
+    Note,
+    OnCall,
+    Override,
+    Priority,
+    Reference,
+    Schedule,
+    Service,
+    Team,
+    User,
+)
+from agent.pagerduty.pagination import Paginator, TimeLike, format_time
+from agent.pagerduty.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+__all__ = ["PagerDutyClient"]
+
+log = logging.getLogger(__name__)
+
+ACCEPT = "application/vnd.pagerduty+json;version=2"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Methods whose repetition cannot do the thing twice: retried after 5xx or a lost answer.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Failures where the request provably never reached the server: retried for every method.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+OPEN_STATUSES = ("triggered", "acknowledged")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class PagerDutyClient:
+    """Async PagerDuty REST v2 client. Use as `async with PagerDutyClient(...) as pd:`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: SecretStr | str,
+        *,
+        token_type: Literal["token", "bearer"] = "token",
+        default_from: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: bool | str = True,
+        timeout: float = 10.0,
+        max_retries: int = 5,
+        rate_per_minute: float = 960,
+        sleep: Sleep = asyncio.sleep,
+        page_concurrency: int | None = None,
+        backoff_base_s: float = 0.5,
+        backoff_cap_s: float = 8.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        if token_type not in ("token", "bearer"):
+            raise ValueError("token_type must be 'token' or 'bearer'")
+        self.base_url = base_url.rstrip("/")
+        self.token_type = token_type
+        self.default_from = default_from
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+        self._sleep = sleep
+        self._rng = random.Random()
+        self.limiter = TokenBucket(rate_per_minute)
+        self.counter = RequestCounter()
+        # As many pages in flight as the bucket lets through at once; more would only queue.
+        concurrency = page_concurrency or max(1, int(self.limiter.capacity))
+        self.paginator = Paginator(self._get, concurrency=concurrency, now=now)
+        secret = self._token.get_secret_value()
+        auth = f"Token token={secret}" if token_type == "token" else f"Bearer {secret}"
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"Accept": ACCEPT, "Content-Type": "application/json", "Authorization": auth},
+            transport=transport,
+            verify=verify,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(
+                max_connections=max(concurrency, 10), max_keepalive_connections=max(concurrency, 10)
+            ),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, base_url: str | None = None, **kwargs: Any) -> Self:
+        """A client for `settings`; `base_url` overrides `PAGERDUTY_API_URL`.
+
+        With neither, there is no PagerDuty to talk to: the embedded sandbox is
+        `agent.pagerduty.embedded.connect(settings)`.
+        """
+        url = base_url or settings.pagerduty_api_url
+        if not url:
+            raise ValueError(
+                "PAGERDUTY_API_URL is not set; use agent.pagerduty.embedded.connect() "
+                "for the embedded sandbox"
+            )
+        options: dict[str, Any] = {
+            "token_type": settings.pagerduty_token_type,
+            "default_from": settings.pagerduty_from,
+            "timeout": settings.pagerduty_timeout_s,
+            "max_retries": settings.pagerduty_max_retries,
+            "rate_per_minute": settings.pagerduty_rate_per_minute,
+        }
+        options.update(kwargs)
+        return cls(url, settings.pagerduty_api_token, **options)
+
+    def __repr__(self) -> str:
+        return (
+            f"PagerDutyClient(base_url={self.base_url!r}, token={mask(self._token)!r}, "
+            f"token_type={self.token_type!r}, default_from={self.default_from!r})"
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^attempt)]."""
+        return self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2**attempt))
+
+    @staticmethod
+    def _reset_after(response: httpx.Response) -> float | None:
+        """Seconds the server asked us to wait: `ratelimit-reset`, else `Retry-After`."""
+        for name in ("ratelimit-reset", "retry-after"):
+            value = response.headers.get(name)
+            if value is None:
+                continue
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                continue
+        return None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        from_: str | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """One API call with retries; the decoded JSON body (`{}` for an empty answer).
+
+        `idempotent` marks a POST safe to repeat after a 5xx or a lost answer.
+        Raises a `PagerDutyError` subclass once retries are spent.
+        """
+        method = method.upper()
+        template = template_of(path)
+        headers: dict[str, str] = {}
+        sender = from_ or self.default_from
+        if method in WRITE_METHODS and sender:
+            headers["From"] = sender
+        repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        url = f"{self.base_url}{path}"
+        attempt = 0
+        while True:
+            await self.limiter.acquire()
+            self.counter.record(method, template)
+            if attempt:
+                self.counter.retries += 1
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
+            except httpx.TransportError as exc:
+                retry = repeatable or isinstance(exc, NOT_SENT)
+                if not retry or attempt >= self.max_retries:
+                    raise TransportError(
+                        f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+                        method=method,
+                        url=url,
+                        request=_request_of(exc),
+                    ) from exc
+                delay = self._backoff(attempt)
+                log.info(
+                    "%s %s: %s, retry %d/%d in %.2f s",
+                    method,
+                    path,
+                    type(exc).__name__,
+                    attempt + 1,
+                    self.max_retries,
+                    delay,
+                )
+                await self._sleep(delay)
+                attempt += 1
+                continue
+            status = response.status_code
+            log.debug(
+                "%s %s -> %d in %.1f ms",
+                method,
+                response.request.url,
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+            if status == 429:
+                self.counter.rate_limited += 1
+                if attempt >= self.max_retries:
+                    raise _as(RateLimited, error_from_response(response))
+                reset = self._reset_after(response)
+                delay = reset if reset is not None else self._backoff(attempt)
+                log.info(
+                    "%s %s: 429 rate limited, retry %d/%d in %.2f s (%s)",
+                    method,
+                    path,
+                    attempt + 1,
+                    self.max_retries,
+                    delay,
+                    "ratelimit-reset" if reset is not None else "backoff",
+                )
+                await self._sleep(delay)
+                attempt += 1
+                continue
+            if status >= 500 and repeatable and attempt < self.max_retries:
+                delay = self._backoff(attempt)
+                log.info(
+                    "%s %s: %d, retry %d/%d in %.2f s",
+                    method,
+                    path,
+                    status,
+                    attempt + 1,
+                    self.max_retries,
+                    delay,
+                )
+                await self._sleep(delay)
+                attempt += 1
+                continue
+            if status >= 400:
+                error = error_from_response(response)
+                raise _as(ServerError, error) if status >= 500 else error
+            if status == 204 or not response.content:
+                return {}
+            return response.json()
+
+    async def _get(self, path: str, params: dict[str, Any]) -> Any:
+        return await self.request("GET", path, params=params)
+
+    # ------------------------------------------------------------------ REST layer
+
+    def iter_all(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> AsyncIterator[Any]:
+        """Every item of a list endpoint: all pages, all windows, past the offset cap."""
+        return self.paginator.iter_all(path, params, since=since, until=until)
+
+    async def list_all(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        sort_by: str | None = None,
+    ) -> list[Any]:
+        """`iter_all` as a list, sorted by `sort_by` (e.g. "created_at") when given."""
+        return await self.paginator.list_all(
+            path, params, since=since, until=until, sort_by=sort_by
+        )
+
+    # ------------------------------------------------------------------ catalog reads
+
+    async def list_services(self, *, query: str | None = None) -> list[Service]:
+        return [
+            Service.model_validate(s) for s in await self.list_all("/services", _q(query=query))
+        ]
+
+    async def list_users(self, *, query: str | None = None) -> list[User]:
+        return [User.model_validate(u) for u in await self.list_all("/users", _q(query=query))]
+
+    async def list_schedules(self, *, query: str | None = None) -> list[Schedule]:
+        return [
+            Schedule.model_validate(s) for s in await self.list_all("/schedules", _q(query=query))
+        ]
+
+    async def get_schedule(
+        self, schedule_id: str, *, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> Schedule:
+        params = _q(
+            since=format_time(since) if since is not None else None,
+            until=format_time(until) if until is not None else None,
+        )
+        body = await self.request("GET", f"/schedules/{schedule_id}", params=params)
+        return Schedule.model_validate(body["schedule"])
+
+    async def list_escalation_policies(self, *, query: str | None = None) -> list[EscalationPolicy]:
+        items = await self.list_all("/escalation_policies", _q(query=query))
+        return [EscalationPolicy.model_validate(p) for p in items]
+
+    async def list_priorities(self) -> list[Priority]:
+        return [Priority.model_validate(p) for p in await self.list_all("/priorities")]
+
+    async def list_teams(self, *, query: str | None = None) -> list[Team]:
+        return [Team.model_validate(t) for t in await self.list_all("/teams", _q(query=query))]
+
+    async def oncalls(
+        self,
+        escalation_policy_ids: Sequence[str] | None = None,
+        schedule_ids: Sequence[str] | None = None,
+        user_ids: Sequence[str] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        earliest: bool = False,
+    ) -> list[OnCall]:
+        """Who is on call (now, when no window is given); windows over 90 days are split."""
+        params = _q(
+            **{
+                "escalation_policy_ids[]": _list(escalation_policy_ids),
+                "schedule_ids[]": _list(schedule_ids),
+                "user_ids[]": _list(user_ids),
+                "earliest": "true" if earliest else None,
+            }
+        )
+        items = await self.list_all("/oncalls", params, since=since, until=until)
+        return [OnCall.model_validate(o) for o in items]
+
+    # ------------------------------------------------------------------ incidents
+
+    async def list_incidents(
+        self,
+        statuses: Sequence[str] | None = None,
+        service_ids: Sequence[str] | None = None,
+        incident_key: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        urgencies: Sequence[str] | None = None,
+        date_range: Literal["all"] | None = None,
+    ) -> list[Incident]:
+        """Incidents in the window (6-month windows, complete), oldest first."""
+        params = _q(
+            **{
+                "statuses[]": _list(statuses),
+                "service_ids[]": _list(service_ids),
+                "urgencies[]": _list(urgencies),
+                "incident_key": incident_key,
+                "date_range": date_range,
+            }
+        )
+        items = await self.list_all(
+            "/incidents", params, since=since, until=until, sort_by="created_at"
+        )
+        return [Incident.model_validate(i) for i in items]
+
+    async def get_incident(self, incident_id: str) -> Incident:
+        body = await self.request("GET", f"/incidents/{incident_id}")
+        return Incident.model_validate(body["incident"])
+
+    async def find_incident_by_number(self, number: int) -> Incident | None:
+        """The incident numbered `number`, or None. PagerDuty has no lookup by number,
+        so this lists `date_range=all` (windows past the cap) until it meets it."""
+        pages = self.iter_all("/incidents", {"date_range": "all"})
+        try:
+            async for item in pages:
+                if item.get("incident_number") == number:
+                    return Incident.model_validate(item)
+        finally:
+            await pages.aclose()  # type: ignore[attr-defined]
+        return None
+
+    async def create_incident(
+        self,
+        service_id: str,
+        title: str,
+        *,
+        urgency: str | None = None,
+        priority_id: str | None = None,
+        assignee_ids: Sequence[str] | None = None,
+        escalation_policy_id: str | None = None,
+        incident_key: str | None = None,
+        body_details: str | dict[str, Any] | None = None,
+        from_: str | None = None,
+    ) -> Incident:
+        """Open an incident. With an `incident_key` the create is idempotent: a repeat
+        (a retry, a resumed graph) returns the open incident that has that key."""
+        incident: dict[str, Any] = {
+            "type": "incident",
+            "title": title,
+            "service": Reference.to("service", service_id),
+        }
+        if urgency is not None:
+            incident["urgency"] = urgency
+        if priority_id is not None:
+            incident["priority"] = Reference.to("priority", priority_id)
+        if assignee_ids:
+            incident["assignments"] = [{"assignee": Reference.to("user", u)} for u in assignee_ids]
+        if escalation_policy_id is not None:
+            incident["escalation_policy"] = Reference.to("escalation_policy", escalation_policy_id)
+        if incident_key is not None:
+            incident["incident_key"] = incident_key
+        if body_details is not None:
+            incident["body"] = {"type": "incident_body", "details": body_details}
+        try:
+            body = await self.request(
+                "POST",
+                "/incidents",
+                json={"incident": incident},
+                from_=from_,
+                idempotent=incident_key is not None,
+            )
+        except InvalidInput:
+            if incident_key is None:
+                raise
+            existing = await self._open_incident_with_key(service_id, incident_key)
+            if existing is None:
+                raise
+            log.info("create_incident: open incident %s already has this incident_key", existing.id)
+            return existing
+        return Incident.model_validate(body["incident"])
+
+    async def _open_incident_with_key(self, service_id: str, incident_key: str) -> Incident | None:
+        found = await self.list_incidents(
+            statuses=OPEN_STATUSES,
+            service_ids=[service_id],
+            incident_key=incident_key,
+            date_range="all",
+        )
+        return next((i for i in found if i.incident_key == incident_key), None)
+
+    async def update_incident(
+        self,
+        incident_id: str,
+        *,
+        status: Literal["acknowledged", "resolved", "triggered"] | None = None,
+        resolution: str | None = None,
+        assignee_ids: Sequence[str] | None = None,
+        escalation_policy_id: str | None = None,
+        urgency: str | None = None,
+        priority_id: str | None = None,
+        from_: str | None = None,
+    ) -> Incident:
+        incident: dict[str, Any] = {"type": "incident_reference"}
+        if status is not None:
+            incident["status"] = status
+        if resolution is not None:
+            incident["resolution"] = resolution
+        if assignee_ids:
+            incident["assignments"] = [{"assignee": Reference.to("user", u)} for u in assignee_ids]
+        if escalation_policy_id is not None:
+            incident["escalation_policy"] = Reference.to("escalation_policy", escalation_policy_id)
+        if urgency is not None:
+            incident["urgency"] = urgency
+        if priority_id is not None:
+            incident["priority"] = Reference.to("priority", priority_id)
+        body = await self.request(
+            "PUT", f"/incidents/{incident_id}", json={"incident": incident}, from_=from_
+        )
+        return Incident.model_validate(body["incident"])
+
+    async def add_note(self, incident_id: str, content: str, from_: str | None = None) -> Note:
+        body = await self.request(
+            "POST",
+            f"/incidents/{incident_id}/notes",
+            json={"note": {"content": content}},
+            from_=from_,
+        )
+        return Note.model_validate(body["note"])
+
+    async def add_responders(
+        self,
+        incident_id: str,
+        *,
+        requester_id: str,
+        message: str,
+        user_ids: Iterable[str] = (),
+        escalation_policy_ids: Iterable[str] = (),
+        from_: str | None = None,
+    ) -> dict[str, Any]:
+        """Request more responders; returns the API's `responder_request` object."""
+        targets = [Reference.to("user", u) for u in user_ids] + [
+            Reference.to("escalation_policy", p) for p in escalation_policy_ids
+        ]
+        body = await self.request(
+            "POST",
+            f"/incidents/{incident_id}/responder_requests",
+            json={
+                "requester_id": requester_id,
+                "message": message,
+                "responder_request_targets": [{"responder_request_target": t} for t in targets],
+            },
+            from_=from_,
+        )
+        return dict(body.get("responder_request", body))
+
+    async def create_override(
+        self,
+        schedule_id: str,
+        user_id: str,
+        start: TimeLike,
+        end: TimeLike,
+        from_: str | None = None,
+    ) -> Override:
+        """Put `user_id` on call for [start, end) in the schedule."""
+        override = {
+            "start": format_time(start),
+            "end": format_time(end),
+            "user": Reference.to("user", user_id),
+        }
+        body = await self.request(
+            "POST",
+            f"/schedules/{schedule_id}/overrides",
+            json={"overrides": [override]},
+            from_=from_,
+        )
+        # The list form answers one status per override, 201 each on success.
+        result = body[0] if isinstance(body, list) else body
+        status = result.get("status", 201)
+        if isinstance(status, int | float) and status >= 400:
+            raise InvalidInput(
+                "override rejected",
+                method="POST",
+                url=f"{self.base_url}/schedules/{schedule_id}/overrides",
+                status_code=int(status),
+                errors=[str(e) for e in result.get("errors", [])],
+            )
+        return Override.model_validate(result["override"])
+
+    # ------------------------------------------------------------------ log entries
+
+    async def incident_log_entries(
+        self, incident_id: str, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> list[LogEntry]:
+        """Every log entry of the incident (not the overview), oldest first."""
+        items = await self.list_all(
+            f"/incidents/{incident_id}/log_entries",
+            {"is_overview": "false"},
+            since=since,
+            until=until,
+            sort_by="created_at",
+        )
+        return [LogEntry.model_validate(e) for e in items]
+
+    async def list_log_entries(self, since: TimeLike, until: TimeLike) -> list[LogEntry]:
+        """Every log entry in the account in [since, until), oldest first."""
+        items = await self.list_all(
+            "/log_entries", {"is_overview": "false"}, since=since, until=until, sort_by="created_at"
+        )
+        return [LogEntry.model_validate(e) for e in items]
+
+
+def _as(cls: type[PagerDutyError], error: PagerDutyError) -> PagerDutyError:
+    """The same error re-typed (a 429 or 5xx that outlived its retries)."""
+    if isinstance(error, cls):
+        return error
+    return cls(
+        error.message,
+        method=error.method,
+        url=error.url,
+        status_code=error.status_code,
+        code=error.code,
+        errors=error.errors,
+        request=error.request,
+        response=error.response,
+    )
+
+
+def _request_of(exc: httpx.TransportError) -> httpx.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:
+        return None
+
+
+def _q(**params: Any) -> dict[str, Any]:
+    """Query parameters without the unset ones."""
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _list(values: Sequence[str] | None) -> list[str] | None:
+    return list(values) if values else None

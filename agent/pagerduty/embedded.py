@@ -1,0 +1,80 @@
+"""The PagerDuty the product talks to when none is configured: the sandbox, in-process.
+
+`connect(settings)` yields a `PagerDutyClient`: to `PAGERDUTY_API_URL` when
+it is set, otherwise to a sandbox started on a free loopback port. The
+sandbox persists its state beside the checkpoint file, so separate CLI runs
+(`run`, then `approve` in another process) see the same incidents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from agent.pagerduty.client import PagerDutyClient
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+__all__ = ["SANDBOX_TOKEN", "connect", "demo_account_path", "sandbox_persist_path", "sandbox_token"]
+
+log = logging.getLogger(__name__)
+
+SANDBOX_TOKEN = "sandbox-token"
+"""The API key the embedded sandbox accepts (and `PAGERDUTY_API_TOKEN`'s default)."""
+sandbox_token = SANDBOX_TOKEN
+
+
+def demo_account_path() -> Path:
+    """The bundled demo account snapshot (`agent/data/demo-account.json`)."""
+    return Path(str(resources.files("agent") / "data" / "demo-account.json"))
+
+
+def sandbox_persist_path(settings: Settings) -> Path:
+    """Where the embedded sandbox keeps its state: beside the checkpoint, `.sandbox.json`."""
+    return settings.incident_agent_checkpoint.with_suffix(".sandbox.json")
+
+
+@contextlib.asynccontextmanager
+async def connect(settings: Settings, **client_options: Any) -> AsyncIterator[PagerDutyClient]:
+    """A client to the configured PagerDuty, or to an embedded sandbox for the time of the block."""
+    if settings.pagerduty_api_url:
+        async with PagerDutyClient.from_settings(settings, **client_options) as client:
+            yield client
+        return
+
+    from agent.pagerduty.sandbox import running_sandbox  # the sandbox only when it is used
+
+    account = settings.sandbox_account or demo_account_path()
+    persist = sandbox_persist_path(settings)
+    cm = running_sandbox(
+        account=account,
+        tokens={SANDBOX_TOKEN: None},
+        rate_per_minute=settings.pagerduty_rate_per_minute,
+        persist_path=persist,
+    )
+    # Starting and stopping a server thread blocks; keep it off the event loop.
+    sandbox = await asyncio.to_thread(cm.__enter__)
+    try:
+        log.info("embedded PagerDuty sandbox at %s (state in %s)", sandbox.base_url, persist)
+        options: dict[str, Any] = {
+            "default_from": settings.pagerduty_from,
+            "timeout": settings.pagerduty_timeout_s,
+            "max_retries": settings.pagerduty_max_retries,
+            "rate_per_minute": settings.pagerduty_rate_per_minute,
+        }
+        options.update(client_options)
+        async with PagerDutyClient(sandbox.base_url, SecretStr(SANDBOX_TOKEN), **options) as client:
+            yield client
+    except BaseException as exc:
+        if not await asyncio.to_thread(cm.__exit__, type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await asyncio.to_thread(cm.__exit__, None, None, None)
