@@ -1,0 +1,22 @@
+"""The only place a graph pauses for a human."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain.agents.middleware.human_in_the_loop import HITLRequest
+from langgraph.types import interrupt
+
+from agent.approvals.protocol import ApprovalAnswer, Decision, parse_answer
+
+
+def ask(request: HITLRequest) -> Decision:
+    """Pause until a human answers; returns their (validated) decision.
+
+    The node calling this re-runs from its first line on resume, so it must
+    have no side effect before this call. A malformed answer never reaches
+    here: `response_schema` makes LangGraph refuse it before it is saved.
+    """
+    answer: Any = interrupt(request, response_schema=ApprovalAnswer)
+    allowed = [str(d) for d in request["review_configs"][0]["allowed_decisions"]]
+    return parse_answer(answer, allowed)

@@ -1,0 +1,72 @@
+"""One protocol for every surface: LangChain's human-in-the-loop schema.
+
+The CLI, Studio and Slack all see an `HITLRequest` and answer with
+`{"decisions": [{"type": "approve" | "edit" | "reject", ...}]}`. We add one
+optional key, `approver`, which a plain HITL client may leave out.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired
+
+from langchain.agents.middleware.human_in_the_loop import HITLRequest, HITLResponse
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+
+class Approver(BaseModel):
+    """Who answered, as the surface that authenticated them knows them."""
+
+    name: str
+    source: Literal["cli", "slack", "studio", "api"] = "api"
+    email: str | None = None
+    pagerduty_user_id: str | None = None
+    slack_user_id: str | None = None
+
+
+class ApprovalAnswer(HITLResponse):
+    approver: NotRequired[dict[str, Any]]
+
+
+class Decision(BaseModel):
+    """The one decision we act on (we ask about one action at a time)."""
+
+    type: Literal["approve", "edit", "reject", "respond"]
+    edited_args: dict[str, Any] | None = None
+    message: str | None = None
+    approver: Approver
+
+
+_answer = TypeAdapter(ApprovalAnswer)
+
+
+def build_request(
+    action: str,
+    args: dict[str, Any],
+    description: str,
+    allowed: list[Literal["approve", "edit", "reject", "respond"]],
+    args_schema: dict[str, Any] | None = None,
+) -> HITLRequest:
+    config: dict[str, Any] = {"action_name": action, "allowed_decisions": allowed}
+    if args_schema is not None:
+        config["args_schema"] = args_schema
+    return {
+        "action_requests": [{"name": action, "args": args, "description": description}],
+        "review_configs": [config],  # type: ignore[list-item]
+    }
+
+
+def parse_answer(answer: Any, allowed: list[str]) -> Decision:
+    """Validate a resume value; a malformed or disallowed answer is a ValueError."""
+    try:
+        data = _answer.validate_python(answer)
+    except ValidationError as exc:
+        raise ValueError(f"malformed answer: {exc.errors()[0]['msg']}") from None
+    decisions = data["decisions"]
+    if len(decisions) != 1:
+        raise ValueError(f"expected exactly one decision, got {len(decisions)}")
+    d: dict[str, Any] = dict(decisions[0])
+    if d["type"] not in allowed:
+        raise ValueError(f"decision {d['type']!r} is not allowed here (allowed: {allowed})")
+    approver = Approver.model_validate(data.get("approver") or {"name": "unknown", "source": "api"})
+    edited = d.get("edited_action", {}).get("args") if d["type"] == "edit" else None
+    return Decision(type=d["type"], edited_args=edited, message=d.get("message"), approver=approver)

@@ -1,0 +1,92 @@
+"""Words for humans: the proposal an approver reads, and the final report."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+from agent.actions import Proposal
+
+if TYPE_CHECKING:
+    from agent.respond.state import State
+
+_NOISE = re.compile(r"\d+([.,]\d+)?[a-z%]*")
+_WORD = re.compile(r"[a-z][a-z0-9_-]+")
+_STOP = {"the", "a", "an", "on", "in", "for", "of", "to", "is", "are", "and", "with", "from",
+         "at", "by", "critical", "warning", "sev1", "sev2", "sev3", "sev4", "p1", "p2", "p3",
+         "firing", "alert", "high", "low", "severity"}
+
+
+def _words(title: str) -> set[str]:
+    text = _NOISE.sub(" ", title.lower())
+    return {w for w in _WORD.findall(text) if w not in _STOP}
+
+
+def same_problem(a: str, b: str) -> bool:
+    """Two titles describe one problem: most meaningful words shared, numbers ignored.
+
+    Alerts for one problem repeat with other figures ("p99 3.1s" then "p99 3.4s");
+    a Jaccard index over the remaining words tells them from other problems.
+    """
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
+        return False
+    return len(wa & wb) / len(wa | wb) >= 0.6
+
+
+def describe_proposal(proposal: Proposal, feedback: str | None = None) -> str:
+    lines = [proposal.summary, ""]
+    if proposal.effects:
+        lines.append("Effect: " + "; ".join(proposal.effects))
+    if proposal.reasons:
+        lines += ["Why:", *[f"- {r}" for r in proposal.reasons]]
+    call = proposal.call
+    lines += ["", f"API call: {call.method} {call.path}", json.dumps(call.body, indent=2)]
+    if feedback:
+        lines += ["", feedback]
+    return "\n".join(lines)
+
+
+def render_report(state: State, status: str) -> str:
+    request = state.request or {}
+    intent = request.get("intent")
+    if state.report and status == "error":
+        return state.report
+    if status == "not_incident":
+        why = "; ".join(request.get("reasons", [])) or "no service or failure matched"
+        return f"Not an incident: nobody was paged. {why}"
+    if status == "rejected":
+        d = state.decision or {}
+        who = d.get("approver", {}).get("name", "someone")
+        msg = f": {d['message']}" if d.get("message") else ""
+        return f"Rejected by {who}{msg}. Nothing was written."
+    if intent == "who_is_on_call" and state.service:
+        if not state.oncall:
+            return f"Nobody is on call for {state.service['name']} right now."
+        rows = [
+            f"- level {o['level']}: {o['user']}" + (f" ({o['schedule']})" if o["schedule"] else "")
+            + (f" until {o['until']}" if o.get("until") else "")
+            for o in state.oncall
+        ]
+        return f"On call for {state.service['name']}:\n" + "\n".join(rows)
+    if intent == "list_incidents":
+        where = f" on {state.service['name']}" if state.service else ""
+        if not state.open_incidents:
+            return f"No open incidents{where}."
+        rows = [
+            f"- #{i['number']} [{i['status']}, {i['urgency']}] {i['title']} ({i['service']}) {i['html_url'] or ''}"
+            for i in state.open_incidents
+        ]
+        return f"Open incidents{where}:\n" + "\n".join(rows)
+    if state.result:
+        if "error" in state.result:
+            return f"The write failed: {state.result['error']}"
+        r = state.result
+        if r["action"] == "create_incident":
+            return f"Opened incident #{r.get('incident_number')} {r.get('title')!r}: {r.get('html_url')}"
+        if r["action"] == "add_note" and state.duplicate_of:
+            d = state.duplicate_of
+            return f"Added a note to open incident #{d['number']} ({d['html_url']}); nobody was paged again."
+        return f"Done: {(state.proposal or {}).get('summary', r['action'])}"
+    return state.report or "Done."

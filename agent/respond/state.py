@@ -1,0 +1,38 @@
+"""State of the incident-response graph: JSON-friendly, so Studio shows it as is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class InputState:
+    prompt: str
+    """The alert or request, in plain words."""
+
+
+@dataclass
+class State(InputState):
+    request: dict[str, Any] | None = None
+    """Triage's typed reading of the prompt (agent.triage.TriageResult, as JSON)."""
+    service: dict[str, Any] | None = None
+    """The one catalog service the request is about: id, name, escalation policy."""
+    oncall: list[dict[str, Any]] = field(default_factory=list)
+    """Who is on call now for the service's escalation policy, by level."""
+    open_incidents: list[dict[str, Any]] = field(default_factory=list)
+    """Open incidents on the service (triggered or acknowledged)."""
+    duplicate_of: dict[str, Any] | None = None
+    """An open incident for the same problem: we add a note instead of paging twice."""
+    proposal: dict[str, Any] | None = None
+    """The exact write awaiting approval (agent.actions.Proposal, as JSON)."""
+    feedback: str | None = None
+    """Why the last answer was refused (an invalid edit), shown when asking again."""
+    decision: dict[str, Any] | None = None
+    """The human's decision and who made it."""
+    result: dict[str, Any] | None = None
+    """What the write returned (incident id, number, link)."""
+    status: str = "running"
+    """running, done, rejected, not_incident, error."""
+    report: str = ""
+    """What was done, for the surface that asked."""

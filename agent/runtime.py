@@ -1,0 +1,77 @@
+"""What nodes need at run time, handed in through LangGraph's runtime context.
+
+The CLI and the server build `Services` once per process and pass them as
+`Context(services=...)`. Studio (`langgraph dev`) passes no services, so the
+first node that needs them builds a process-wide set from the settings, lazily:
+nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+
+from langgraph.runtime import Runtime
+
+from agent.approvals.store import ApprovalStore
+from agent.config import Settings, get_settings
+from agent.pagerduty.catalog import CatalogCache
+from agent.pagerduty.client import PagerDutyClient
+from agent.pagerduty.embedded import connect
+
+
+@dataclass
+class Services:
+    settings: Settings
+    pd: PagerDutyClient
+    catalog: CatalogCache
+    store: ApprovalStore
+
+
+@dataclass
+class Context:
+    """Run-time configuration of a graph run."""
+
+    services: Services | None = None
+    """PagerDuty client, catalog cache and approval store; built from settings when absent."""
+    surface: str = "studio"
+    """Who asked: cli, slack, webhook or studio; shown in notes and the audit log."""
+    extra: dict = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    async with connect(settings) as pd:
+        store = ApprovalStore(settings.incident_agent_checkpoint)
+        try:
+            yield Services(
+                settings=settings,
+                pd=pd,
+                catalog=CatalogCache(pd, ttl_s=settings.catalog_ttl_s),
+                store=store,
+            )
+        finally:
+            store.close()
+
+
+_default: Services | None = None
+_default_lock = asyncio.Lock()
+_default_stack = AsyncExitStack()
+
+
+async def services_for(runtime: Runtime[Context] | None) -> Services:
+    ctx = runtime.context if runtime is not None else None
+    if isinstance(ctx, Context) and ctx.services is not None:
+        return ctx.services
+    global _default
+    async with _default_lock:
+        if _default is None:
+            _default = await _default_stack.enter_async_context(open_services(get_settings()))
+    return _default
+
+
+def surface_of(runtime: Runtime[Context] | None) -> str:
+    ctx = runtime.context if runtime is not None else None
+    return ctx.surface if isinstance(ctx, Context) else "studio"
