@@ -75,12 +75,18 @@ def build_docs(catalog: Catalog) -> list[ServiceDoc]:
         components = _components(description)
         doc.compounds = {c for c in components if "-" in c or "_" in c}
         owners = [teams.get(t.id) or t.summary or "" for t in service.teams]
-        owners.append(policies.get(service.escalation_policy.id) or service.escalation_policy.summary or "")
-        fields = [(service.name, W_NAME), (description, W_DESCRIPTION)] + [(o, W_OWNER) for o in owners]
+        owners.append(
+            policies.get(service.escalation_policy.id) or service.escalation_policy.summary or ""
+        )
+        fields = [(service.name, W_NAME), (description, W_DESCRIPTION)] + [
+            (o, W_OWNER) for o in owners
+        ]
         for text, weight in fields:
             for tok in tokens(text):
                 w = weight
-                if weight == W_DESCRIPTION and (tok.term in components or tok.raw.lower() in components):
+                if weight == W_DESCRIPTION and (
+                    tok.term in components or tok.raw.lower() in components
+                ):
                     w = W_COMPONENT
                 doc.add(tok.term, w)
                 for concept in expand(tok.term):
@@ -113,13 +119,22 @@ def _contains_phrase(haystack: list[str], needle: list[str]) -> bool:
 def rank_services(words: str, catalog: Catalog) -> list[ServiceCandidate]:
     """Services that `words` may mean, best first, each with why; only
     services with some evidence are listed."""
+    return [candidate for candidate, _ in rank_with_words(words, catalog)]
+
+
+def rank_with_words(words: str, catalog: Catalog) -> list[tuple[ServiceCandidate, list[str]]]:
+    """Like `rank_services`, plus the words of the text (as written, in order)
+    that each service matched."""
     docs = build_docs(catalog)
     if not docs:
         return []
     idf = _idf(docs)
     toks = [t for t in tokens(words) if is_content(t.term)]
     seq = [t.term for t in toks]
-    ranked: list[ServiceCandidate] = []
+    ranked: list[tuple[ServiceCandidate, list[str]]] = []
+    raw_of: dict[str, str] = {}
+    for tok in toks:
+        raw_of.setdefault(tok.term, tok.raw)
     for doc in docs:
         best: dict[str, tuple[float, str]] = {}  # text term -> (score, evidence)
 
@@ -147,7 +162,11 @@ def rank_services(words: str, catalog: Catalog) -> list[ServiceCandidate]:
                     score += weight * idf[concept] * W_CONCEPT
                     found.append(f"'{tok.raw}'~{concept}")
             if found:
-                hit(tok.term, min(score, W_COMPONENT) * host, found[0] if len(found) == 1 else found[-1])
+                hit(
+                    tok.term,
+                    min(score, W_COMPONENT) * host,
+                    found[0] if len(found) == 1 else found[-1],
+                )
         score = sum(s for s, _ in best.values())
         evidence = [e for _, e in sorted(best.values(), reverse=True)]
         if _contains_phrase(seq, doc.name_terms):
@@ -155,10 +174,12 @@ def rank_services(words: str, catalog: Catalog) -> list[ServiceCandidate]:
             evidence.insert(0, f"name '{doc.service.name}'")
         if score > 0:
             why = "matched " + ", ".join(dict.fromkeys(evidence))
-            ranked.append(
-                ServiceCandidate(id=doc.service.id, name=doc.service.name, score=round(score, 3), why=why)
+            candidate = ServiceCandidate(
+                id=doc.service.id, name=doc.service.name, score=round(score, 3), why=why
             )
-    ranked.sort(key=lambda c: (-c.score, c.name))
+            matched = [raw_of[t] for t in dict.fromkeys(seq) if t in best]
+            ranked.append((candidate, list(dict.fromkeys(matched))))
+    ranked.sort(key=lambda pair: (-pair[0].score, pair[0].name))
     return ranked
 
 
