@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.pagerduty.models import Incident
 
-from .timeline import Anomaly, Timeline
+from .timeline import Timeline
 
 MERMAID_MILESTONES = 40
 """Beyond this many key events the chart would be unreadable; the table keeps them all."""
@@ -64,19 +64,26 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
     }
 
 
-def build_report(incident: Incident, timeline: Timeline, metrics: dict[str, Any],
-                 narrative: str, narrative_source: str = "template",
+def build_report(incident: Incident, metrics: dict[str, Any], timeline: list[dict[str, Any]],
+                 anomalies: list[dict[str, Any]], narrative: str = "",
+                 narrative_source: str = "template",
                  narrative_fallback_reason: str | None = None) -> dict[str, Any]:
     """The JSON post-mortem: `incident`, `metrics`, `timeline`, `anomalies`, `narrative`."""
     return {
         "incident": incident_summary(incident),
         "metrics": metrics,
-        "timeline": [e.to_dict() for e in timeline.events],
-        "anomalies": [a.to_dict() if isinstance(a, Anomaly) else a for a in timeline.anomalies],
+        "timeline": timeline,
+        "anomalies": anomalies,
         "narrative": narrative,
         "narrative_source": narrative_source,
         "narrative_fallback_reason": narrative_fallback_reason,
     }
+
+
+def report_of(incident: Incident, timeline: Timeline, metrics: dict[str, Any]) -> dict[str, Any]:
+    """The report of a computed timeline, narrative still empty."""
+    return build_report(incident, metrics, [e.to_dict() for e in timeline.events],
+                        [a.to_dict() for a in timeline.anomalies])
 
 
 def to_markdown(report: dict[str, Any]) -> str:

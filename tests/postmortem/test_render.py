@@ -13,7 +13,7 @@ import pytest
 from agent.pagerduty.models import Incident
 from agent.postmortem.metrics import compute_metrics
 from agent.postmortem.narrate import template_narrative
-from agent.postmortem.render import build_report, human_duration, mermaid_gantt, to_markdown
+from agent.postmortem.render import human_duration, mermaid_gantt, report_of, to_markdown
 from agent.postmortem.timeline import build_timeline
 
 from .entries import dev_account, entry, incident, long_incident_entries
@@ -24,7 +24,7 @@ MERMAID_DIR = Path(__file__).parent / "mermaid"
 def report_for(inc, entries):
     timeline = build_timeline(inc.id, entries)
     metrics = compute_metrics(timeline, inc)
-    report = build_report(inc, timeline, metrics, "")
+    report = report_of(inc, timeline, metrics)
     report["narrative"] = template_narrative(report)
     return report
 

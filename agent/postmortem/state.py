@@ -1,0 +1,42 @@
+"""State of the post-mortem graph: JSON-friendly, so Studio and the checkpointer keep it as is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class InputState:
+    incident: str
+    """The incident asked for: an id (PINCD01) or a number (1201 or #1201)."""
+
+
+@dataclass
+class State(InputState):
+    incident_record: dict[str, Any] | None = None
+    """The incident as the API returns it."""
+    log_entries: list[dict[str, Any]] = field(default_factory=list)
+    """Every log entry of the incident, all pages and windows, as the API returns them."""
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    """Typed events in strict (created_at, id) order, de-duplicated."""
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
+    """Entries set aside as contradictory or foreign, with why."""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    """The computed numbers (agent/postmortem/metrics.py); never the LLM's."""
+    narrative: str = ""
+    """The prose section: the LLM's if it passed the number guard, else the template."""
+    narrative_source: str = "template"
+    """llm or template."""
+    narrative_fallback_reason: str | None = None
+    """Why an LLM narrative was discarded, if one was."""
+    report: dict[str, Any] | None = None
+    """The JSON post-mortem: incident, metrics, timeline, anomalies, narrative."""
+    markdown: str = ""
+    """The Markdown post-mortem with its Mermaid timeline."""
+    proposed_note: dict[str, Any] | None = None
+    """An incident note (a write: method, path, body) for the approval node; never sent here."""
+    proposed_slack_post: dict[str, Any] | None = None
+    """A Slack post (channel, text) for whoever posts; data only."""
+    error: str | None = None
+    """Why the post-mortem could not be made (incident not found)."""
