@@ -16,10 +16,10 @@ from agent.roster.timewords import (
 )
 
 __all__ = [
-    "MAX_AHEAD",
-    "MAX_DURATION",
     "Ambiguous",
     "IncidentRef",
+    "MAX_AHEAD",
+    "MAX_DURATION",
     "Resolution",
     "Resolved",
     "Segment",

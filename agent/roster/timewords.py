@@ -130,9 +130,9 @@ _MONTHS = (
 )
 
 _QTY = (
-    r"(?:\d+(?:\.\d+)?|"
+    r"(?:\d+(?:\.\d+)?|\b(?:"
     + "|".join(sorted(map(re.escape, _NUMBER_WORDS), key=len, reverse=True))
-    + ")"
+    + r")\b)"
 )
 _UNIT = r"(?:" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")\b"
 _ONE_DUR = rf"(?:half\s+an?\s+hour|{_QTY}\s*{_UNIT}(?:\s+and\s+a\s+half)?)"
