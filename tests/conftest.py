@@ -1,0 +1,31 @@
+"""Shared fixtures: the dev account and a running PagerDuty sandbox at a fixed instant."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.pagerduty.sandbox import Clock, RunningSandbox, running_sandbox
+
+DEV_ACCOUNT = Path(__file__).parents[1] / "agent/data/demo-account.json"
+SANDBOX_NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def dev_account() -> dict[str, Any]:
+    """The dev account snapshot (a fresh parsed copy per test)."""
+    return json.loads(DEV_ACCOUNT.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def sandbox(dev_account: dict[str, Any]) -> Iterator[RunningSandbox]:
+    """The dev account served on loopback, its clock frozen at 2026-11-20T12:00:00Z.
+
+    Account-level token: `sandbox-token`. Move time with `sandbox.clock.advance(s)`."""
+    with running_sandbox(dev_account, clock=Clock(SANDBOX_NOW)) as sb:
+        yield sb
