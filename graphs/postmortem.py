@@ -9,6 +9,7 @@ data in `proposed_note` for the approval node, never sends it.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -25,6 +26,7 @@ from agent.postmortem.state import InputState, State
 from agent.postmortem.timeline import build_timeline as make_timeline
 
 NUMBER = re.compile(r"#?(\d+)")
+LOG_MARGIN = timedelta(days=1)
 
 
 def _context(runtime: Runtime[Context] | None) -> Context:
@@ -57,7 +59,10 @@ async def fetch_incident(state: State, runtime: Runtime[Context]) -> dict[str, A
 
 async def fetch_log_entries(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     pd = await _client(runtime)
-    entries = await pd.incident_log_entries(state.incident_record["id"])
+    incident = Incident.model_validate(state.incident_record)
+    # From (a margin before) the incident's creation to now, so the client splits the
+    # ask into the windows the API allows; entries stamped before it are caught too.
+    entries = await pd.incident_log_entries(incident.id, since=incident.created_at - LOG_MARGIN)
     return {"log_entries": [e.model_dump(mode="json", exclude_none=True) for e in entries]}
 
 
