@@ -199,12 +199,9 @@ def find_people(text: str, catalog: Catalog) -> list[str]:
     for m in re.finditer(r"(?<![\w@.])([A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)(?:'s)?\b", text):
         word = m.group(1)
         in_schedule = any(a <= m.start() < b for a, b in schedule_spans)
-        if (
-            word not in _NOT_NAMES
-            and word not in object_words
-            and not in_schedule
-            and m.start() > 0
-        ):
+        pieces = re.split(r"[-']", word)
+        known = any(p in _NOT_NAMES or p in object_words for p in [word, *pieces])
+        if not known and not in_schedule and m.start() > 0:
             add(m.start(), m.end(), word)
     for m in _ME.finditer(text):
         add(m.start(), m.end(), "me")

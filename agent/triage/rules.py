@@ -37,6 +37,14 @@ _STRONG_SIGNAL = re.compile(
 _WEAK_SIGNAL = re.compile(
     r"\b(?:down|broken|slow|stuck|not\s+working|issue|problem|bug|high|full)\b", re.I
 )
+# Office and social life: with no failure words, these mark chatter even
+# when a word happens to match a service ("the warehouse party").
+_SOCIAL = re.compile(
+    r"\b(?:party|lunch|dinner|breakfast|coffee|birthday|cake|snacks?|kitchen|meeting|offsite"
+    r"|all[\s-]hands|holiday|vacation|reminder|parking|desk|stapler|printer\s+paper|welcome|farewell"
+    r"|congrat\w*|celebrat\w*|drinks|team\s+building)\b",
+    re.I,
+)
 _RECOVERY = re.compile(
     r"^\s*(?:\[\s*(?:resolved|recovered|ok)\s*\]|(?:resolved|recovered|recovery|ok)\s*:)", re.I
 )
@@ -175,13 +183,18 @@ def _alert(text: str, catalog: Catalog, reasons: list[str], base: dict) -> Triag
     severity = read_severity(text)
     signal = operational_signal(text)
     named = bool(candidates) and candidates[0].score >= FLOOR
-    if not named and signal is None and not severity.explicit:
-        reasons.append(
-            "not an incident: no service of the account is named and nothing describes a failure"
-        )
-        return TriageResult(
-            intent=Intent.not_incident, candidates=candidates, reasons=reasons, **base
-        )
+    if signal is None and not severity.explicit:
+        social = _SOCIAL.search(text)
+        if not named or social:
+            why = (
+                f"it reads as office chatter ('{social.group(0)}')"
+                if social
+                else "no service of the account is named"
+            )
+            reasons.append(f"not an incident: {why} and nothing describes a failure")
+            return TriageResult(
+                intent=Intent.not_incident, candidates=candidates, reasons=reasons, **base
+            )
     reasons.append("intent page: an alert" + (f" ('{signal}')" if signal else ""))
     reasons += more
     if severity.urgency:
