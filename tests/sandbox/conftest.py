@@ -1,0 +1,54 @@
+"""Sandbox test fixtures: HTTP clients whose every response is checked against the spec."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from agent.pagerduty.sandbox import RunningSandbox
+
+from . import contract
+
+ACCEPT = "application/vnd.pagerduty+json;version=2"
+TOKEN = "sandbox-token"
+HANNAH = "hannah.fischer@contoso.example"  # a user of the dev account
+
+
+@pytest.fixture(scope="session")
+def openapi_spec():
+    """The published spec, loaded once per session (it is 2.7 MB)."""
+    if contract.spec_path() is None:
+        pytest.skip("PagerDuty's rest-openapiv3.json is not available")
+    return contract.openapi()
+
+
+@pytest.fixture
+def make_client(openapi_spec) -> Iterator[Callable[..., httpx.Client]]:
+    """Build clients for a running sandbox; every response is validated against the spec."""
+    clients: list[httpx.Client] = []
+
+    def make(sb: RunningSandbox, *, token: str | None = TOKEN, from_: str | None = HANNAH,
+             validate: bool = True) -> httpx.Client:
+        headers = {"Accept": ACCEPT}
+        if token is not None:
+            headers["Authorization"] = f"Token token={token}"
+        if from_ is not None:
+            headers["From"] = from_
+        client = httpx.Client(
+            base_url=sb.base_url, headers=headers, verify=sb.cert_path or True, timeout=10,
+            event_hooks={"response": [contract.hook]} if validate else {},
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def api(sandbox: RunningSandbox, make_client) -> httpx.Client:
+    """An account-token client on the dev-account sandbox, acting as Hannah Fischer."""
+    return make_client(sandbox)
