@@ -1,0 +1,185 @@
+"""The ASGI app behind `incident-agent serve`: `/healthz`, `/slack/events`, `/webhooks/pagerduty`.
+
+`create_app(settings)` builds nothing until its lifespan runs; the lifespan
+opens the PagerDuty services, the checkpointer and the runners, starts Slack
+(HTTP events, and Socket Mode when `SLACK_SOCKET_MODE` and an app token are
+set) and the webhook worker, and closes them in reverse order after letting
+clicks being answered finish. Everything a click needs is in the SQLite
+file, so a restarted server answers buttons posted by the one before.
+
+Slack requests are verified by bolt (signature and a 5-minute timestamp
+window); secrets leave their SecretStr only when handed to bolt and
+slack-sdk, and are never logged.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from agent.checkpoint import open_checkpointer
+from agent.config import Settings
+from agent.runner import Runner
+from agent.runtime import Services, open_services
+
+__all__ = ["create_app", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+def slack_configured(settings: Settings) -> bool:
+    return settings.slack_bot_token is not None
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"ok": True})
+
+
+async def slack_events(request: Request) -> Response:
+    handler = getattr(request.app.state, "slack_handler", None)
+    if handler is None:
+        return JSONResponse({"error": "Slack is not configured on this server"}, status_code=404)
+    return await handler.handle(request)
+
+
+class Events:
+    """What PagerDuty webhooks start: triage of a triggered incident, a post-mortem of a resolved one."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runner: Runner | None = None
+        self.services: Services | None = None
+        self.saver: Any = None
+
+    async def __call__(self, kind: str, incident_id: str, text: str = "") -> None:
+        if self.runner is None or self.services is None:
+            raise RuntimeError("the server is not started")
+        if kind == "triage":
+            outcome = await self.runner.start({"prompt": text or f"PagerDuty incident {incident_id}"})
+            log.info("webhook triage of %s: thread %s is %s", incident_id, outcome.thread_id, outcome.status)
+        elif kind == "postmortem":
+            await self._postmortem(incident_id)
+
+    async def _postmortem(self, incident_id: str) -> None:
+        from agent.postmortem.context import Context as PostmortemContext
+        from graphs.postmortem import build_graph as build_postmortem
+
+        assert self.services is not None
+        graph = build_postmortem().compile(checkpointer=self.saver, name="postmortem")
+        ctx = PostmortemContext(settings=self.settings, pd=self.services.pd,
+                                slack_channel=self.settings.slack_channel)
+        config = {"configurable": {"thread_id": f"postmortem-{incident_id}"}}
+        values = await graph.ainvoke({"incident": incident_id}, config, context=ctx)
+        post = values.get("proposed_slack_post") if isinstance(values, dict) else None
+        if post and slack_configured(self.settings):
+            from agent.slack.notify import web_client
+
+            await web_client(self.settings).chat_postMessage(channel=post["channel"], text=post["text"])
+        log.info("webhook post-mortem of %s done", incident_id)
+
+
+def _webhook_routes(settings: Settings, events: Events) -> tuple[list[Route], Any]:
+    """The PagerDuty webhook route, when `agent.webhooks` is installed."""
+    if importlib.util.find_spec("agent.webhooks") is None:
+        return [], None
+    from agent.webhooks import WebhookReceiver
+
+    receiver = WebhookReceiver(settings, events)
+    return receiver.routes(), receiver
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The server; nothing opens until the lifespan starts."""
+    events = Events(settings)
+    webhook_routes, receiver = _webhook_routes(settings, events)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from graphs.incident_response import build_graph
+
+        async with AsyncExitStack() as stack:
+            services = await stack.enter_async_context(open_services(settings))
+            saver = await stack.enter_async_context(open_checkpointer(settings.incident_agent_checkpoint))
+            on_pause = None
+            if slack_configured(settings) and settings.slack_channel:
+                from agent.slack.notify import announcer, web_client
+
+                on_pause = announcer(settings, services, client=web_client(settings))
+            runners = {"incident_response": Runner(build_graph(), services, saver, surface="slack",
+                                                   on_pause=on_pause)}
+            events.runner = Runner(build_graph(), services, saver, surface="webhook", on_pause=on_pause)
+            events.services, events.saver = services, saver
+            app.state.services, app.state.runners = services, runners
+            app.state.slack = app.state.slack_handler = None
+            if slack_configured(settings):
+                await _start_slack(app, settings, services, runners, stack)
+            if receiver is not None:
+                receiver.start()
+                stack.push_async_callback(receiver.stop)
+            log.info("incident-agent server ready (Slack: %s, webhooks: %s)",
+                     "on" if app.state.slack else "off", "on" if receiver else "off")
+            yield
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/slack/events", slack_events, methods=["POST"]),
+            *webhook_routes,
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def _start_slack(
+    app: Starlette, settings: Settings, services: Services, runners: dict[str, Runner], stack: AsyncExitStack
+) -> None:
+    from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+
+    from agent.slack.app import SlackApprovals, build_slack_app
+    from agent.slack.notify import web_client
+    from agent.slack.posts import PostStore
+
+    approvals = SlackApprovals(settings, services, runners, client=web_client(settings),
+                               posts=PostStore(settings.incident_agent_checkpoint))
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    socket_mode = settings.slack_socket_mode and settings.slack_app_token is not None
+    if secret is None and not socket_mode:
+        log.warning("SLACK_SIGNING_SECRET is not set: /slack/events refuses every request")
+        return
+    bolt = build_slack_app(approvals, secret)
+    app.state.slack = approvals
+    stack.push_async_callback(_drain, approvals)
+    if secret is not None:
+        app.state.slack_handler = AsyncSlackRequestHandler(bolt)
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        assert settings.slack_app_token is not None
+        handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+        await handler.connect_async()
+        stack.push_async_callback(handler.close_async)
+        log.info("Slack Socket Mode connected")
+    elif settings.slack_socket_mode:
+        log.warning("SLACK_SOCKET_MODE is set but SLACK_APP_TOKEN is not: using HTTP events only")
+
+
+async def _drain(approvals: Any) -> None:
+    try:
+        await approvals.drain()
+    except TimeoutError:
+        log.warning("shutting down with Slack answers still in flight")
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the server until interrupted (what `incident-agent serve` calls)."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -1,0 +1,356 @@
+"""The slack-bolt app: buttons and modals that answer paused threads.
+
+Every listener acknowledges first (`await ack()`, inside Slack's 3 seconds),
+then works: bolt answers Slack's HTTP request as soon as `ack` is called and
+lets the listener run on. A click carries only `thread:interrupt`; the
+pending request is read from the approval store, the answer goes through
+`Runner.resume` (whose compare-and-set makes two simultaneous clicks one
+write), and the original message is updated in place with who decided,
+when, and what happened. Anything refused (not an approver, already
+decided, unknown) is told to the clicker alone, ephemerally, and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agent.approvals import Approver, PendingApproval
+from agent.config import Settings
+from agent.runner import AlreadyDecided, Outcome, RefusedAnswer, Runner, UnknownApproval
+from agent.runtime import Services
+from agent.slack import blocks, modals
+from agent.slack.approvers import ApproverDirectory, NotAllowed
+from agent.slack.asks import action_of, summary_of
+from agent.slack.posts import PostStore
+from agent.slack.refs import BadRef, Ref, decode_choice
+
+__all__ = ["SlackApprovals", "build_slack_app"]
+
+log = logging.getLogger(__name__)
+
+PAUSED = ("awaiting_approval", "needs_input")
+HIDDEN_ARGS = ("api_call", "candidates")
+
+Answer = Callable[[PendingApproval], dict[str, Any]]
+
+
+class SlackApprovals:
+    """The listeners' shared state: who may answer, where threads are, and what is in flight."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services,
+        runners: dict[str, Runner],
+        *,
+        client: AsyncWebClient,
+        posts: PostStore,
+    ) -> None:
+        self.settings = settings
+        self.services = services
+        self.runners = runners
+        self.client = client
+        self.posts = posts
+        self.directory = ApproverDirectory(settings, client, services.catalog)
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- in-flight work, so a shutdown (or a test) can wait for clicks being answered
+
+    @asynccontextmanager
+    async def working(self) -> AsyncIterator[None]:
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
+    async def drain(self, timeout_s: float = 30.0) -> None:
+        async with asyncio.timeout(timeout_s):
+            await self._idle.wait()
+
+    # -- telling the clicker alone
+
+    async def tell(self, user_id: str, channel: str | None, text: str) -> None:
+        channel = channel or self.settings.slack_channel
+        if not channel:
+            log.warning("no channel to tell %s: %s", user_id, text)
+            return
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+        except SlackApiError as exc:
+            log.warning("chat.postEphemeral to %s failed: %s", user_id, exc.response.get("error"))
+
+    async def _channel_of(self, thread_id: str) -> str | None:
+        post = await self.posts.message_of(thread_id)
+        return post.channel if post else None
+
+    # -- the checks every answer goes through
+
+    async def allowed(self, user_id: str, channel: str | None) -> Approver | None:
+        try:
+            return await self.directory.approver(user_id)
+        except NotAllowed:
+            log.info("Slack user %s may not answer approvals; refused", user_id)
+            await self.tell(user_id, channel, "You are not allowed to answer incident-agent approvals. "
+                            "Nothing was changed.")
+            return None
+
+    async def pending(self, ref: Ref, user_id: str, channel: str | None) -> PendingApproval | None:
+        """The request this click answers, or None (and the clicker is told why)."""
+        try:
+            status, pending = await self.services.store.get(ref.thread_id)
+        except UnknownApproval:
+            await self.tell(user_id, channel, f"Unknown approval (thread {ref.thread_id}). Nothing was changed.")
+            return None
+        if pending is None:
+            await self.tell(user_id, channel, f"This request was already decided (it is {status}). "
+                            "Nothing was changed.")
+            return None
+        if pending.interrupt_id != ref.interrupt_id:
+            await self.tell(user_id, channel, "This request was already answered and replaced by a newer "
+                            "one; use the buttons on the updated message. Nothing was changed.")
+            return None
+        return pending
+
+    # -- answering
+
+    async def decide(
+        self,
+        ref: Ref,
+        user_id: str,
+        channel: str | None,
+        answer: Answer,
+        label: str,
+        container: tuple[str, str] | None = None,
+    ) -> None:
+        channel = channel or await self._channel_of(ref.thread_id)
+        approver = await self.allowed(user_id, channel)
+        if approver is None:
+            return
+        pending = await self.pending(ref, user_id, channel)
+        if pending is None:
+            return
+        runner = self.runners.get(pending.graph)
+        if runner is None:
+            await self.tell(user_id, channel, f"This server does not run the {pending.graph} graph.")
+            return
+        try:
+            outcome = await runner.resume(ref.thread_id, answer(pending), approver,
+                                          interrupt_id=ref.interrupt_id)
+        except AlreadyDecided:
+            await self.tell(user_id, channel, "This request was already decided by someone else. "
+                            "Nothing was changed.")
+            return
+        except UnknownApproval as exc:
+            await self.tell(user_id, channel, f"Unknown approval: {exc}. Nothing was changed.")
+            return
+        except RefusedAnswer as exc:
+            await self.tell(user_id, channel, f"Your answer was refused, nothing was changed: {exc}")
+            return
+        except Exception:
+            log.exception("resuming thread %s failed", ref.thread_id)
+            await self.tell(user_id, channel, f"Answering thread {ref.thread_id} failed; see the server log.")
+            return
+        log.info("thread %s answered (%s) by %s from Slack: %s", ref.thread_id, label, approver.name,
+                 outcome.status)
+        if outcome.status in PAUSED:
+            # The runner's on_pause already updated the message with the new request.
+            refused = next((ln for ln in outcome.report.splitlines() if ln.startswith("Edit refused")), None)
+            if refused:
+                await self.tell(user_id, channel, f"{refused}. Nothing was written; the request is open again.")
+            return
+        await self.show_verdict(ref.thread_id, pending, outcome, approver, label, container)
+
+    async def show_verdict(
+        self,
+        thread_id: str,
+        pending: PendingApproval,
+        outcome: Outcome,
+        approver: Approver,
+        label: str,
+        container: tuple[str, str] | None,
+    ) -> None:
+        result = outcome.values.get("result") or {}
+        url = result.get("html_url") if isinstance(result, dict) else None
+        number = result.get("incident_number") if isinstance(result, dict) else None
+        verdict = blocks.Verdict(
+            decision=label if outcome.status != "error" else f"{label} (the write failed)",
+            summary=summary_of(pending.request),
+            approver=approver.name,
+            slack_user_id=approver.slack_user_id,
+            at=time.time(),
+            outcome=outcome.report or outcome.status,
+            url=url,
+            url_label=f"Incident #{number} in PagerDuty" if number else None,
+        )
+        post = await self.posts.message_of(thread_id)
+        where = (post.channel, post.ts) if post else container
+        if where is None:
+            log.warning("thread %s has no Slack message to update", thread_id)
+            return
+        try:
+            await self.client.chat_update(channel=where[0], ts=where[1], text=blocks.decided_text(verdict),
+                                          blocks=blocks.decided_blocks(verdict))
+        except SlackApiError as exc:
+            log.warning("chat.update for thread %s failed: %s", thread_id, exc.response.get("error"))
+
+    async def open_view(self, trigger_id: str, view: Any, user_id: str, channel: str | None) -> None:
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            log.warning("views.open failed: %s", exc.response.get("error"))
+            await self.tell(user_id, channel, "Slack did not open the form in time; please click again.")
+
+
+def _approve(pending: PendingApproval) -> dict[str, Any]:
+    return {"decisions": [{"type": "approve"}]}
+
+
+def _edit_with(form: Callable[[str], dict[str, Any]]) -> Answer:
+    """An edit decision: every editable arg of the pending request, changed by `form(action)`."""
+
+    def answer(pending: PendingApproval) -> dict[str, Any]:
+        act = action_of(pending.request)
+        args = {k: v for k, v in (act.get("args") or {}).items() if k not in HIDDEN_ARGS}
+        edited = {**args, **form(act["name"])}
+        return {"decisions": [{"type": "edit", "edited_action": {"name": act["name"], "args": edited}}]}
+
+    return answer
+
+
+def _reject_with(reason: str) -> Answer:
+    return lambda pending: {"decisions": [{"type": "reject", "message": reason}]}
+
+
+def _click(body: dict[str, Any]) -> tuple[str, str | None, tuple[str, str] | None]:
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id")
+    ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
+    return user, channel, (channel, ts) if channel and ts else None
+
+
+def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> AsyncApp:
+    """The bolt app; `signing_secret` None only for Socket Mode (no HTTP requests to verify)."""
+    app = AsyncApp(
+        client=approvals.client,
+        signing_secret=signing_secret,
+        request_verification_enabled=signing_secret is not None,
+        logger=logging.getLogger("agent.slack.bolt"),
+    )
+    a = approvals
+
+    @app.action(blocks.APPROVE)
+    async def on_approve(ack, body, action) -> None:  # noqa: ANN001 -- bolt injects by name
+        await ack()
+        async with a.working():
+            user, channel, container = _click(body)
+            ref = await _ref(a, action.get("value"), user, channel)
+            if ref:
+                await a.decide(ref, user, channel, _approve, "approved", container)
+
+    @app.action(blocks.EDIT)
+    async def on_edit(ack, body, action) -> None:  # noqa: ANN001
+        await ack()
+        async with a.working():
+            user, channel, _ = _click(body)
+            ref = await _ref(a, action.get("value"), user, channel)
+            if not ref or not await a.allowed(user, channel):
+                return
+            pending = await a.pending(ref, user, channel)
+            if pending is None:
+                return
+            act = action_of(pending.request)
+            if not modals.editable(act.get("name", "")):
+                await a.tell(user, channel, f"{act.get('name')} cannot be edited from Slack.")
+                return
+            catalog = await a.services.catalog.get()
+            view = modals.edit_modal(ref, act["name"], act.get("args") or {}, catalog)
+            await a.open_view(body["trigger_id"], view, user, channel)
+
+    @app.action(blocks.REJECT)
+    async def on_reject(ack, body, action) -> None:  # noqa: ANN001
+        await ack()
+        async with a.working():
+            user, channel, _ = _click(body)
+            ref = await _ref(a, action.get("value"), user, channel)
+            if not ref or not await a.allowed(user, channel):
+                return
+            pending = await a.pending(ref, user, channel)
+            if pending is not None:
+                view = modals.reject_modal(ref, summary_of(pending.request))
+                await a.open_view(body["trigger_id"], view, user, channel)
+
+    @app.action(blocks.SHOW_CALL)
+    async def on_show_call(ack, body, action) -> None:  # noqa: ANN001
+        await ack()
+        async with a.working():
+            user, channel, _ = _click(body)
+            ref = await _ref(a, action.get("value"), user, channel)
+            pending = await a.pending(ref, user, channel) if ref else None
+            call = (action_of(pending.request).get("args") or {}).get("api_call") if pending else None
+            if call:
+                await a.open_view(body["trigger_id"], modals.api_call_modal(call), user, channel)
+
+    @app.action(blocks.CHOOSE_SERVICE)
+    async def on_choose_service(ack, body, action) -> None:  # noqa: ANN001
+        await ack()
+        async with a.working():
+            user, channel, container = _click(body)
+            try:
+                ref, service_id = decode_choice((action.get("selected_option") or {}).get("value"))
+            except BadRef:
+                await a.tell(user, channel, "That choice is not one this app offered. Nothing was changed.")
+                return
+            await a.decide(ref, user, channel, _edit_with(lambda _: {"service_id": service_id}), "service chosen",
+                           container)
+
+    @app.view(modals.EDIT_VIEW)
+    async def on_edit_submitted(ack, body, view) -> None:  # noqa: ANN001
+        await ack()
+        async with a.working():
+            user = body["user"]["id"]
+            ref = await _ref(a, view.get("private_metadata"), user, None)
+            values = (view.get("state") or {}).get("values") or {}
+            if ref:
+                await a.decide(ref, user, None, _edit_with(lambda name: modals.read_edit(name, values)),
+                               "approved with edits")
+
+    @app.view(modals.REJECT_VIEW)
+    async def on_reject_submitted(ack, body, view) -> None:  # noqa: ANN001
+        await ack()
+        async with a.working():
+            user = body["user"]["id"]
+            ref = await _ref(a, view.get("private_metadata"), user, None)
+            if ref:
+                reason = modals.read_reason((view.get("state") or {}).get("values") or {})
+                await a.decide(ref, user, None, _reject_with(reason), "rejected")
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("Slack listener failed: %s: %s", type(error).__name__, error)
+
+    return app
+
+
+async def _ref(a: SlackApprovals, value: str | None, user: str, channel: str | None) -> Ref | None:
+    try:
+        return Ref.decode(value)
+    except BadRef:
+        await a.tell(user, channel, "That button does not belong to this app. Nothing was changed.")
+        return None
+

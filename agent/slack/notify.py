@@ -1,0 +1,82 @@
+"""Post a paused thread to Slack: the runner's `on_pause`, from whichever process paused.
+
+`announcer(settings, services)` returns the callback. It posts one message per
+thread to `settings.slack_channel` and records it by interrupt id in the
+checkpoint's SQLite file, so announcing the same pause again posts nothing.
+A later pause of the same thread (an edit refused, a service chosen)
+updates that message in place, with fresh buttons for the new interrupt.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agent.config import Settings
+from agent.slack.asks import build_ask
+from agent.slack.blocks import fallback_text, request_blocks
+from agent.slack.posts import PostStore
+from agent.slack.refs import Ref
+
+if TYPE_CHECKING:
+    from agent.runner import Outcome
+    from agent.runtime import Services
+
+__all__ = ["announcer", "web_client"]
+
+log = logging.getLogger(__name__)
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client; the bot token leaves its SecretStr only here."""
+    if settings.slack_bot_token is None:
+        raise ValueError("SLACK_BOT_TOKEN is not set")
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+    )
+
+
+def announcer(
+    settings: Settings,
+    services: Services,
+    *,
+    client: AsyncWebClient | None = None,
+    posts: PostStore | None = None,
+) -> Callable[[Outcome], Awaitable[None]]:
+    if not settings.slack_channel:
+        raise ValueError("SLACK_CHANNEL is not set")
+    channel = settings.slack_channel
+    slack = client or web_client(settings)
+    store = posts or PostStore(settings.incident_agent_checkpoint)
+
+    async def announce(outcome: Outcome) -> None:
+        if outcome.interrupt_id is None or outcome.request is None:
+            return
+        if not await store.reserve(outcome.interrupt_id, outcome.thread_id):
+            log.debug("interrupt %s of thread %s was already announced", outcome.interrupt_id,
+                      outcome.thread_id)
+            return
+        try:
+            ref = Ref(outcome.thread_id, outcome.interrupt_id)
+            catalog = await services.catalog.get()
+            ask = build_ask(ref, outcome.request, catalog, outcome.values)
+            blocks, text = request_blocks(ask), fallback_text(ask)
+            earlier = await store.message_of(outcome.thread_id)
+            if earlier is not None:
+                await slack.chat_update(channel=earlier.channel, ts=earlier.ts, text=text, blocks=blocks)
+                where = (earlier.channel, earlier.ts)
+            else:
+                resp = await slack.chat_postMessage(channel=channel, text=text, blocks=blocks)
+                where = (str(resp["channel"]), str(resp["ts"]))
+            await store.record(outcome.interrupt_id, *where)
+            log.info("thread %s: approval request %s shown in Slack (%s %s)", outcome.thread_id,
+                     "updated" if earlier else "posted", *where)
+        except BaseException:
+            await store.forget(outcome.interrupt_id)
+            raise
+
+    return announce
