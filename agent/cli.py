@@ -26,6 +26,8 @@ from agent.checkpoint import open_checkpointer
 from agent.config import Settings, get_settings
 from agent.runner import AlreadyDecided, Outcome, RefusedAnswer, Runner, UnknownApproval
 from agent.runtime import Services, open_services
+from agent.triage import TriageInputError
+from agent.triage.text import validate_input as check_text
 
 T = TypeVar("T")
 
@@ -43,8 +45,11 @@ EXIT = {"done": 0, "awaiting_approval": 0, "needs_input": 0, "not_incident": 0,
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
-def _fail(message: str, code: int) -> typer.Exit:
+def _fail(message: str, code: int, as_json: bool = False) -> typer.Exit:
+    """Errors go to stderr; with --json, scripts also get them as JSON on stdout."""
     err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    if as_json:
+        console.print_json(json.dumps({"status": "error", "error": message, "exit_code": code}))
     return typer.Exit(code)
 
 
@@ -139,6 +144,10 @@ def run(
 ) -> None:
     """Triage PROMPT and do the PagerDuty work, asking before any write."""
     settings = get_settings()
+    try:
+        check_text(prompt)
+    except TriageInputError as exc:
+        raise _fail(str(exc), 2, as_json) from None
     interactive = not no_wait and not as_json and sys.stdin.isatty()
 
     async def go() -> Outcome:
@@ -176,9 +185,9 @@ def _decide(thread: str, kind: str, edits: dict[str, Any] | None, reason: str | 
     try:
         outcome = _run(go())
     except RefusedAnswer as exc:
-        raise _fail(f"answer refused, nothing changed: {exc}", 2) from None
+        raise _fail(f"answer refused, nothing changed: {exc}", 2, as_json) from None
     except (AlreadyDecided, UnknownApproval) as exc:
-        raise _fail(str(exc), 4) from None
+        raise _fail(str(exc), 4, as_json) from None
     _show(outcome, as_json)
     raise typer.Exit(EXIT.get(outcome.status, 1))
 
@@ -267,7 +276,7 @@ def triage_cmd(
     """Read an alert against the live catalog; writes nothing."""
     from agent.pagerduty.catalog import CatalogCache
     from agent.pagerduty.embedded import connect
-    from agent.triage import TriageInputError, triage
+    from agent.triage import triage
 
     settings = get_settings()
 
@@ -279,7 +288,7 @@ def triage_cmd(
     try:
         result = _run(go())
     except TriageInputError as exc:
-        raise _fail(str(exc), 2) from None
+        raise _fail(str(exc), 2, as_json) from None
     if as_json:
         console.print_json(json.dumps(result))
         return
