@@ -26,6 +26,12 @@ from .render import human_duration
 
 PROMPT = Path(__file__).resolve().parents[2] / "prompts" / "postmortem.md"
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UNIT = r"(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b"
+DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*" + _UNIT, re.I)
+DURATION_RUN = re.compile(r"\d+(?:\.\d+)?\s*" + _UNIT + r"(?:(?:\s+and\s+|\s+)\d+(?:\.\d+)?\s*"
+                          + _UNIT + ")*", re.I)
+UNIT_SECONDS = {"day": 86400, "d": 86400, "hour": 3600, "hr": 3600, "h": 3600, "minute": 60,
+                "min": 60, "m": 60, "second": 1, "sec": 1, "s": 1}
 
 
 @dataclass(frozen=True)
@@ -128,11 +134,65 @@ def allowed_numbers(report: dict[str, Any]) -> set[Decimal]:
     return values
 
 
+def allowed_durations(report: dict[str, Any]) -> set[int]:
+    """Seconds the report shows as durations: the metrics and each event's offset from the trigger."""
+    m = report["metrics"]
+    found = {v for v in (m.get("time_to_acknowledge_s"), m.get("time_to_resolve_s"),
+                         *(m.get("time_in_status_s") or {}).values()) if isinstance(v, int)}
+    if m.get("triggered_at"):
+        start = datetime.fromisoformat(m["triggered_at"].replace("Z", "+00:00"))
+        for event in report.get("timeline") or []:
+            at = datetime.fromisoformat(event["at"].replace("Z", "+00:00"))
+            found.add(int((at - start).total_seconds()))
+    return found
+
+
+def _texts(report: dict[str, Any]) -> list[str]:
+    """Free texts of the facts (title, service, notes, names) that may hold numbers."""
+    inc = report["incident"]
+    texts = [inc.get("title") or "", inc["service"].get("name") or ""]
+    for event in report.get("timeline") or []:
+        texts += [event.get("text") or "", event.get("actor_name") or "", *event.get("user_names", [])]
+    return texts
+
+
+def _duration_ok(parts: list[tuple[Decimal, int]], durations: set[int]) -> bool:
+    """A compound duration must be exact; a single unit may be rounded as people do."""
+    if len(parts) > 1:
+        return sum(v * size for v, size in parts) in durations
+    value, size = parts[0]
+    for seconds in durations:
+        exact = Decimal(seconds) / size
+        whole, rest = divmod(seconds, size)
+        if value in {whole, whole + (1 if rest else 0), round(exact),
+                     exact.quantize(Decimal("0.1")), exact.quantize(Decimal("0.01"))}:
+            return True
+    return False
+
+
 def unknown_numbers(text: str, report: dict[str, Any]) -> list[str]:
-    """Numbers in `text` that none of the computed facts supports."""
+    """Numbers in `text` that none of the computed facts supports.
+
+    Durations ("6 min 30 s", "390 seconds", "about 7 minutes") are checked as
+    durations against the report's; every other number against `allowed_numbers`.
+    """
     allowed = allowed_numbers(report)
+    durations = allowed_durations(report)
     cleaned = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
-    return [n for n in NUMBER.findall(cleaned) if _norm(n) not in allowed]
+    bad: list[str] = []
+    spans: list[tuple[int, int]] = []
+    quoted = " ".join(_texts(report)).lower()
+    for run in DURATION_RUN.finditer(cleaned):
+        if run.group(0).lower() in quoted:
+            continue  # e.g. "502s" in the title: a plain number from the facts, checked below
+        parts = [(_norm(n), UNIT_SECONDS[u.lower().rstrip("s") or "s"])
+                 for n, u in DURATION_PART.findall(run.group(0))]
+        spans.append(run.span())
+        if not _duration_ok(parts, durations):
+            bad.append(run.group(0).strip())
+    rest = "".join(" " if any(a <= i < b for a, b in spans) else c for i, c in enumerate(cleaned))
+    bad += [n for n in NUMBER.findall(rest) if _norm(n) not in allowed]
+    return bad
 
 
 async def llm_narrative(report: dict[str, Any], model: BaseChatModel) -> Narrative:

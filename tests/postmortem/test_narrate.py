@@ -22,7 +22,10 @@ def test_numbers_in_every_rendered_unit_are_accepted():
             "12 replicas, incident #1201, 5xx.")
     assert unknown_numbers(text, report) == []
     assert unknown_numbers("It took 8 minutes and 3 escalations; 10,000 users.", report) == [
-        "8", "3", "10000"]
+        "8 minutes", "3", "10000"]
+    # each number alone is a real one (48 min is TTR rounded up, 10 the hour of the resolve),
+    # but as one duration it is invented
+    assert unknown_numbers("resolved after 48 min 10 s", report) == ["48 min 10 s"]
 
 
 async def test_llm_narrative_kept_when_numbers_are_ours():
@@ -37,7 +40,7 @@ async def test_llm_narrative_with_an_invented_number_falls_back_to_the_template(
     model = FakeListChatModel(responses=["Acknowledged after 8 minutes, resolved after 47 min 45 s."])
     result = await narrate(report, model)
     assert result.source == "template" and result.text == template_narrative(report)
-    assert result.fallback_reason == "LLM narrative had numbers not in the computed facts: 8"
+    assert result.fallback_reason == "LLM narrative had numbers not in the computed facts: 8 minutes"
 
 
 async def test_no_model_means_template():
