@@ -256,8 +256,8 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
 
     @app.action(blocks.APPROVE)
     async def on_approve(ack, body, action) -> None:  # noqa: ANN001 -- bolt injects by name
-        await ack()
-        async with a.working():
+        async with a.working():  # counted from before the ack, so drain() cannot miss it
+            await ack()
             user, channel, container = _click(body)
             ref = await _ref(a, action.get("value"), user, channel)
             if ref:
@@ -265,8 +265,8 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
 
     @app.action(blocks.EDIT)
     async def on_edit(ack, body, action) -> None:  # noqa: ANN001
-        await ack()
-        async with a.working():
+        async with a.working():  # counted from before the ack, so drain() cannot miss it
+            await ack()
             user, channel, _ = _click(body)
             ref = await _ref(a, action.get("value"), user, channel)
             if not ref or not await a.allowed(user, channel):
@@ -284,8 +284,8 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
 
     @app.action(blocks.REJECT)
     async def on_reject(ack, body, action) -> None:  # noqa: ANN001
-        await ack()
-        async with a.working():
+        async with a.working():  # counted from before the ack, so drain() cannot miss it
+            await ack()
             user, channel, _ = _click(body)
             ref = await _ref(a, action.get("value"), user, channel)
             if not ref or not await a.allowed(user, channel):
@@ -297,8 +297,8 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
 
     @app.action(blocks.SHOW_CALL)
     async def on_show_call(ack, body, action) -> None:  # noqa: ANN001
-        await ack()
-        async with a.working():
+        async with a.working():  # counted from before the ack, so drain() cannot miss it
+            await ack()
             user, channel, _ = _click(body)
             ref = await _ref(a, action.get("value"), user, channel)
             pending = await a.pending(ref, user, channel) if ref else None
@@ -308,8 +308,8 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
 
     @app.action(blocks.CHOOSE_SERVICE)
     async def on_choose_service(ack, body, action) -> None:  # noqa: ANN001
-        await ack()
-        async with a.working():
+        async with a.working():  # counted from before the ack, so drain() cannot miss it
+            await ack()
             user, channel, container = _click(body)
             try:
                 ref, service_id = decode_choice((action.get("selected_option") or {}).get("value"))
@@ -321,8 +321,8 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
 
     @app.view(modals.EDIT_VIEW)
     async def on_edit_submitted(ack, body, view) -> None:  # noqa: ANN001
-        await ack()
-        async with a.working():
+        async with a.working():  # counted from before the ack, so drain() cannot miss it
+            await ack()
             user = body["user"]["id"]
             ref = await _ref(a, view.get("private_metadata"), user, None)
             values = (view.get("state") or {}).get("values") or {}
@@ -332,8 +332,8 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
 
     @app.view(modals.REJECT_VIEW)
     async def on_reject_submitted(ack, body, view) -> None:  # noqa: ANN001
-        await ack()
-        async with a.working():
+        async with a.working():  # counted from before the ack, so drain() cannot miss it
+            await ack()
             user = body["user"]["id"]
             ref = await _ref(a, view.get("private_metadata"), user, None)
             if ref:

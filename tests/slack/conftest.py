@@ -1,0 +1,90 @@
+"""Fixtures for the Slack tests: a fake Slack, the sandbox, and the server app under test.
+
+People in the workspace:
+- Alice (U0ALICE): an approver by id; her Slack email is David Miller's PagerDuty email.
+- Bob (U0BOB): an approver through the group S0ONCALL; no PagerDuty user has his email.
+- Mallory (U0MALLORY): in the channel, not an approver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from agent.checkpoint import open_checkpointer
+from agent.config import Settings
+from agent.runner import Outcome, Runner
+from agent.runtime import open_services
+from agent.server import create_app
+from agent.slack.notify import announcer
+from tests.fakes.slack import FakeSlack, running_fake_slack
+
+BOT_TOKEN = "xoxb-PLANTED-SECRET-9999"
+SIGNING_SECRET = "signing-PLANTED-8888"
+CHANNEL = "C0INCIDENTS"
+ALICE, BOB, MALLORY = "U0ALICE", "U0BOB", "U0MALLORY"
+GROUP = "S0ONCALL"
+PROMPT = "High latency on the Public API: p99 3.1s (critical)"
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with running_fake_slack(BOT_TOKEN) as fake:
+        fake.state.new_channel(CHANNEL, "incidents")
+        fake.state.new_user(ALICE, "Alice Approver", "david.miller@contoso.example")
+        fake.state.new_user(BOB, "Bob Builder", "bob@elsewhere.example")
+        fake.state.new_user(MALLORY, "Mallory Mischief", "mallory@contoso.example")
+        fake.state.new_group(GROUP, [BOB])
+        yield fake
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sandbox, fake_slack: FakeSlack) -> Settings:
+    return Settings(
+        _env_file=None,
+        pagerduty_api_url=sandbox.base_url,
+        pagerduty_api_token="sandbox-token",
+        pagerduty_from="david.miller@contoso.example",
+        incident_agent_checkpoint=tmp_path / "agent.sqlite",
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_channel=CHANNEL,
+        slack_api_url=fake_slack.base_url,
+        slack_approver_ids=[ALICE],
+        slack_approver_group=GROUP,
+        slack_socket_mode=False,
+        openai_api_key=None,
+    )
+
+
+async def pause(settings: Settings, prompt: str = PROMPT) -> Outcome:
+    """Run a prompt as the CLI does (another process, in effect) until it waits for a human."""
+    from graphs.incident_response import build_graph
+
+    async with open_services(settings) as services, open_checkpointer(
+        settings.incident_agent_checkpoint
+    ) as saver:
+        runner = Runner(build_graph(), services, saver, surface="cli",
+                        on_pause=announcer(settings, services))
+        return await runner.start({"prompt": prompt})
+
+
+@asynccontextmanager
+async def running_server(settings: Settings, fake: FakeSlack) -> AsyncIterator[Starlette]:
+    """The server app with its lifespan, reached over ASGI; the fake delivers clicks to it."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
+            fake.deliver_to(client, SIGNING_SECRET)
+            yield app
+
+
+async def settle(app: Starlette) -> None:
+    """Wait until the app has finished answering every click it acknowledged."""
+    await app.state.slack.drain(timeout_s=30)
