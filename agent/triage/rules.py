@@ -37,6 +37,13 @@ _STRONG_SIGNAL = re.compile(
 _WEAK_SIGNAL = re.compile(
     r"\b(?:down|broken|slow|stuck|not\s+working|issue|problem|bug|high|full)\b", re.I
 )
+# Plain-words outage reports: enough on their own unless the text is chatter.
+_DESCRIPTIVE_SIGNAL = re.compile(
+    r"\b(?:(?:is|are|went|goes|site|app|website|shop|store|server|service|checkout|payments?)"
+    r"\s+(?:completely\s+|totally\s+)?down|on\s+fire|not\s+working|broken\s+for|nobody\s+can"
+    r"|no\s+one\s+can|stopped\s+working)\b",
+    re.I,
+)
 # Office and social life: with no failure words, these mark chatter even
 # when a word happens to match a service ("the warehouse party").
 _SOCIAL = re.compile(
@@ -60,6 +67,11 @@ _ID_WORD = re.compile(r"\b[A-Z][A-Z0-9]{5,13}\b")
 def looks_hostile(text: str) -> bool:
     """Words addressed to the agent rather than describing a problem."""
     return bool(_INJECTION.search(text))
+
+
+def _first(pattern: re.Pattern[str], text: str) -> str | None:
+    m = pattern.search(text)
+    return m.group(0) if m else None
 
 
 def operational_signal(text: str) -> str | None:
@@ -185,7 +197,8 @@ def _alert(text: str, catalog: Catalog, reasons: list[str], base: dict) -> Triag
     named = bool(candidates) and candidates[0].score >= FLOOR
     if signal is None and not severity.explicit:
         social = _SOCIAL.search(text)
-        if not named or social:
+        signal = None if social else _first(_DESCRIPTIVE_SIGNAL, text)
+        if social or not (named or signal):
             why = (
                 f"it reads as office chatter ('{social.group(0)}')"
                 if social

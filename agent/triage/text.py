@@ -74,6 +74,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "firefox": ("frontend", "web"),
     "homepage": ("frontend", "web"),
     "website": ("frontend", "web"),
+    "site": ("frontend", "web"),
     "webpage": ("frontend", "web"),
     "css": ("frontend",),
     "javascript": ("frontend",),

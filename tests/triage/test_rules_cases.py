@@ -129,3 +129,10 @@ async def test_recovery_notice_pages_nobody(dev_catalog, settings):
         "[RESOLVED] PostgresReplicationLag on pg-main back to normal", dev_catalog, settings
     )
     assert result.intent == Intent.not_incident
+
+
+@pytest.mark.parametrize("text", ["the site is down", "everything is on fire", "nobody can pay"])
+async def test_plain_words_outage_is_a_page(text, retail_catalog, settings):
+    result = await triage(text, retail_catalog, settings)
+    assert result.intent == Intent.page
+    assert result.urgency == "high"
