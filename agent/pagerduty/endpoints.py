@@ -41,14 +41,18 @@ class Endpoint:
     """The longest `since`..`until` the endpoint accepts; longer asks are split."""
     time_field: str | None = None
     """The field results are ordered by, used to go on past the 10,000 offset cap."""
+    newest_first: bool = False
+    """Results come newest first (log entries); ties keep this order when sorting by time."""
 
 
 ENDPOINTS: dict[str, Endpoint] = {
     "/incidents": Endpoint("incidents", max_span=SIX_MONTHS, time_field="created_at"),
     # No span limit is documented for log entries; the same splitter keeps asks modest.
-    "/log_entries": Endpoint("log_entries", max_span=SIX_MONTHS, time_field="created_at"),
+    "/log_entries": Endpoint(
+        "log_entries", max_span=SIX_MONTHS, time_field="created_at", newest_first=True
+    ),
     "/incidents/{id}/log_entries": Endpoint(
-        "log_entries", max_span=SIX_MONTHS, time_field="created_at"
+        "log_entries", max_span=SIX_MONTHS, time_field="created_at", newest_first=True
     ),
     "/incidents/{id}/alerts": Endpoint("alerts", time_field="created_at"),
     "/incidents/{id}/notes": Endpoint("notes", paging="none"),

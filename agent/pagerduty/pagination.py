@@ -130,11 +130,10 @@ class Paginator:
         """`iter_all` collected; sorted by a field (e.g. `created_at`) when asked."""
         items = [i async for i in self.iter_all(path, params, since=since, until=until)]
         if sort_by is not None:
-            items.sort(
-                key=lambda i: (
-                    parse_time(i[sort_by]) if i.get(sort_by) else datetime.min.replace(tzinfo=UTC)
-                )
-            )
+            if endpoint_for(path).newest_first:
+                items.reverse()  # so equal times stay in the order they happened
+            lowest = datetime.min.replace(tzinfo=UTC)
+            items.sort(key=lambda i: parse_time(i[sort_by]) if i.get(sort_by) else lowest)
         return items
 
     @staticmethod

@@ -1,0 +1,54 @@
+"""`connect(settings)`: the embedded sandbox when no PAGERDUTY_API_URL, a real URL otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.config import Settings
+from agent.pagerduty import PagerDutyClient, connect
+from agent.pagerduty.embedded import SANDBOX_TOKEN, sandbox_persist_path
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    for name in ("PAGERDUTY_API_URL", "PAGERDUTY_API_TOKEN", "SANDBOX_ACCOUNT", "PAGERDUTY_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    return Settings(_env_file=None, incident_agent_checkpoint=tmp_path / "agent.sqlite")
+
+
+async def test_without_a_url_connect_serves_the_demo_account_and_persists_it(settings):
+    assert settings.pagerduty_api_url is None
+    async with connect(settings) as pd:
+        assert pd.base_url.startswith("http://127.0.0.1:")
+        services = await pd.list_services()
+        assert any(s.id == "PWEB001" for s in services)
+        sender = (await pd.list_users())[0].email
+        created = await pd.create_incident("PWEB001", "from the first process", from_=sender)
+    persisted = sandbox_persist_path(settings)
+    assert persisted == settings.incident_agent_checkpoint.with_suffix(".sandbox.json")
+    assert persisted.exists()
+    # A later CLI process starts its own embedded sandbox from the same file.
+    async with connect(settings) as again:
+        assert (await again.get_incident(created.id)).title == "from the first process"
+
+
+async def test_with_a_url_connect_uses_it(sandbox, tmp_path):
+    settings = Settings(
+        _env_file=None,
+        pagerduty_api_url=sandbox.base_url,
+        pagerduty_api_token=SANDBOX_TOKEN,
+        incident_agent_checkpoint=tmp_path / "x.sqlite",
+    )
+    async with connect(settings) as pd:
+        assert pd.base_url == sandbox.base_url
+        assert len(await pd.list_priorities()) == 5
+    assert not (tmp_path / "x.sandbox.json").exists()
+
+
+async def test_from_settings_needs_a_url(tmp_path):
+    settings = Settings(_env_file=None, incident_agent_checkpoint=tmp_path / "x.sqlite")
+    with pytest.raises(ValueError, match="embedded"):
+        PagerDutyClient.from_settings(settings)
+    async with PagerDutyClient.from_settings(settings, base_url="https://api.example.test") as pd:
+        assert pd.base_url == "https://api.example.test"
+        assert pd.limiter.rate_per_minute == settings.pagerduty_rate_per_minute
