@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -37,7 +38,8 @@ def make_client(openapi_spec) -> Iterator[Callable[..., httpx.Client]]:
         if from_ is not None:
             headers["From"] = from_
         client = httpx.Client(
-            base_url=sb.base_url, headers=headers, verify=sb.cert_path or True, timeout=10,
+            base_url=sb.base_url, headers=headers, timeout=10,
+            verify=ssl.create_default_context(cafile=sb.cert_path) if sb.cert_path else True,
             event_hooks={"response": [contract.hook]} if validate else {},
         )
         clients.append(client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -25,21 +26,21 @@ def main() -> None:
 
 @app.command()
 def serve(
-    account: Path = typer.Option(..., "--account", help="Account snapshot JSON (collection -> list of API objects)."),
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8765, help="Port to listen on (0 = any free port)."),
-    token: list[str] = typer.Option([], "--token", help="Account-level API token to accept (repeatable)."),
-    user_token: list[str] = typer.Option([], "--user-token", help="EMAIL=TOKEN: a user-level token (repeatable)."),
-    seed: int = typer.Option(0, help="Seed for injected faults, for reproducible runs."),
-    latency_ms: float = typer.Option(0.0, help="Added latency per API request, in ms."),
-    jitter_ms: float = typer.Option(0.0, help="Random extra latency up to this many ms."),
-    error_rate: float = typer.Option(0.0, help="Fraction of API requests answered with 500."),
-    tls: bool = typer.Option(False, "--tls", help="Serve HTTPS with a self-signed certificate (path printed)."),
-    persist: Path | None = typer.Option(None, "--persist", help="Load from and save every write to this file."),
+    account: Annotated[Path, typer.Option("--account", help="Account snapshot JSON (collection -> list of API objects).")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 = any free port).")] = 8765,
+    token: Annotated[list[str], typer.Option("--token", help="Account-level API token to accept (repeatable).")] = None,  # type: ignore[assignment]
+    user_token: Annotated[list[str], typer.Option("--user-token", help="EMAIL=TOKEN: a user-level token (repeatable).")] = None,  # type: ignore[assignment]
+    seed: Annotated[int, typer.Option(help="Seed for injected faults, for reproducible runs.")] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Added latency per API request, in ms.")] = 0.0,
+    jitter_ms: Annotated[float, typer.Option(help="Random extra latency up to this many ms.")] = 0.0,
+    error_rate: Annotated[float, typer.Option(help="Fraction of API requests answered with 500.")] = 0.0,
+    tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a self-signed certificate (path printed).")] = False,
+    persist: Annotated[Path | None, typer.Option("--persist", help="Load from and save every write to this file.")] = None,
 ) -> None:
     """Serve the sandbox until interrupted; prints the base URL."""
-    tokens: dict[str, str | None] = {t: None for t in token} or dict(DEFAULT_TOKENS)
-    for pair in user_token:
+    tokens: dict[str, str | None] = {t: None for t in token or []} or dict(DEFAULT_TOKENS)
+    for pair in user_token or []:
         email, sep, value = pair.partition("=")
         if not sep or not email or not value:
             _fail(f"--user-token must be EMAIL=TOKEN, got {pair!r}")

@@ -10,6 +10,7 @@ import datetime as dt
 import ipaddress
 import os
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -149,7 +150,8 @@ def _wait_until_up(base_url: str, cert_path: str | None, thread: threading.Threa
         if not thread.is_alive():
             raise RuntimeError(f"the sandbox server at {base_url} stopped while starting")
         try:
-            httpx.get(f"{base_url}/_sandbox/clock", verify=cert_path or True, timeout=1)
+            verify = ssl.create_default_context(cafile=cert_path) if cert_path else True
+            httpx.get(f"{base_url}/_sandbox/clock", verify=verify, timeout=1)
             return
         except httpx.TransportError:
             time.sleep(0.02)

@@ -23,10 +23,10 @@ from .kinds import BY_REFERENCE_TYPE, KINDS, LOAD_ORDER, UNTYPED
 Snapshot = dict[str, list[dict[str, Any]]]
 
 
-def read(source: str | os.PathLike | dict) -> tuple[Snapshot, str]:
+def read(source: str | os.PathLike | dict | list) -> tuple[Snapshot, str]:
     """Parse and validate a snapshot from a path or an already-parsed dict."""
-    if isinstance(source, dict):
-        return validate(source, "<snapshot>"), "<snapshot>"
+    if not isinstance(source, (str, os.PathLike)):
+        return validate(source, "<snapshot>"), "<snapshot>"  # parsed data: the top level is checked
     name = str(source)
     try:
         text = Path(source).read_text(encoding="utf-8")
