@@ -9,9 +9,10 @@ nothing is built at import time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from langgraph.runtime import Runtime
 
@@ -28,6 +29,8 @@ class Services:
     pd: PagerDutyClient
     catalog: CatalogCache
     store: ApprovalStore
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """Now, for time words ("for the next 8 hours"); tests share the sandbox's clock."""
 
 
 @dataclass
@@ -44,7 +47,9 @@ class Context:
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     async with connect(settings) as pd:
-        store = ApprovalStore(settings.incident_agent_checkpoint)
+        # Opening SQLite touches the disk: keep it off the event loop (Studio's server
+        # refuses blocking calls, and so should every async server).
+        store = await asyncio.to_thread(ApprovalStore, settings.incident_agent_checkpoint)
         try:
             yield Services(
                 settings=settings,
@@ -68,7 +73,8 @@ async def services_for(runtime: Runtime[Context] | None) -> Services:
     global _default
     async with _default_lock:
         if _default is None:
-            _default = await _default_stack.enter_async_context(open_services(get_settings()))
+            settings = await asyncio.to_thread(get_settings)  # reads .env
+            _default = await _default_stack.enter_async_context(open_services(settings))
     return _default
 
 

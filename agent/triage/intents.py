@@ -139,6 +139,9 @@ class Extracted:
     message: str | None = None
     subject_words: str | None = None  # the part naming a service, for lookups
     level: str | None = None  # "high"/"low" or a priority word for change_* intents
+    leaving: str | None = None  # override: who hands the shift over
+    covering: str | None = None  # override: who takes it
+    policy_words: str | None = None  # reassign / add responder: "Infrastructure escalation policy"
     reasons: list[str] = field(default_factory=list)
 
 
@@ -233,6 +236,76 @@ def find_schedule_words(text: str, catalog: Catalog) -> str | None:
     return None
 
 
+_POLICY = re.compile(
+    r"((?:[A-Z0-9][\w&.-]*\s+){1,4}?)(?i:escalation\s+polic(?:y|ies)|escalation|EP)\b"
+    r"|\b(?i:escalation\s+policy)\s+(?:for\s+|of\s+)?(?:the\s+)?((?:[A-Z0-9][\w&.-]*\s*){1,4})"
+)
+
+
+def find_policy_words(text: str) -> str | None:
+    """"the Infrastructure escalation policy" -> "Infrastructure escalation policy"."""
+    m = _POLICY.search(text)
+    if not m:
+        return None
+    if m.group(1):
+        return f"{m.group(1).strip()} escalation policy"
+    return f"{m.group(2).strip()} escalation policy"
+
+
+def _role_patterns(name: str) -> tuple[list[str], list[str]]:
+    n = re.escape(name)
+    if name == "me":
+        n = r"(?:me|myself)"
+    covering = [
+        rf"\b(?:with|by)\s+{n}\b",
+        rf"\b(?:swap|switch|trade|exchange)\b[^.;]{{0,60}}?\bfor\s+{n}\b",
+        rf"\b(?:hand|give|pass)\b[^.;]{{0,40}}?\bto\s+{n}\b",
+        rf"\b{n}(?:'ll|\s+will|\s+can|\s+is\s+going\s+to|\s+to|\s+should)?\s+"
+        r"(?:covers?|covering|takes?\s+over|taking\s+over|steps?\s+in|fills?\s+in|replaces?|is\s+covering)\b",
+    ]
+    leaving = [
+        rf"\b(?:instead\s+of|in\s+place\s+of|covers?\s+for|covering\s+for|takes?\s+over\s+from"
+        rf"|relieves?|replac(?:e|es|ing))\s+{n}\b",
+        rf"\b{n}(?:'s)?\s+(?:is\s+(?:unwell|sick|ill|out|off|away|leaving|unavailable)|has\b|can'?t|cannot"
+        r"|needs\s+to\s+(?:drop|leave|be\s+off|go)|drops?\b|leaves\b|is\s+dropping)",
+    ]
+    if name == "me":
+        covering.append(r"\bI(?:'ll|\s+will|\s+can|'m\s+going\s+to)?\s+(?:cover|take\s+over|step\s+in)\b")
+        leaving.append(r"\bI(?:'m|\s+am)\s+(?:unwell|sick|ill|out|off|away)\b|\bI\s+(?:can'?t|cannot|need\s+to\s+drop)\b")
+    return covering, leaving
+
+
+def override_roles(text: str, people: list[str]) -> tuple[str | None, str | None]:
+    """(leaving, covering) among the person words of an override request.
+
+    Explicit words decide ("replace her with Arjun", "swap him for Elena",
+    "Elena covers ... instead of David"); with two people and no such words
+    the first named hands over to the second, as in "Sarah ... Marcus".
+    """
+    roles: dict[str, set[str]] = {}
+    for person in dict.fromkeys(people):
+        covering, leaving = _role_patterns(person)
+        found = set()
+        if any(re.search(p, text, re.I) for p in covering):
+            found.add("covering")
+        if any(re.search(p, text, re.I) for p in leaving):
+            found.add("leaving")
+        roles[person] = found
+    sure = {p: next(iter(r)) for p, r in roles.items() if len(r) == 1}
+    leaving = next((p for p, r in sure.items() if r == "leaving"), None)
+    covering = next((p for p, r in sure.items() if r == "covering" and p != leaving), None)
+    rest = [p for p in roles if p not in (leaving, covering)]
+    if leaving is None and covering is None and len(rest) >= 2:
+        return rest[0], rest[1]
+    if leaving is None and covering is not None and rest:
+        leaving = rest[0]
+    elif covering is None and leaving is not None and rest:
+        covering = rest[0]
+    elif leaving is None and covering is None and rest:
+        leaving = rest[0]
+    return leaving, covering
+
+
 def _message_after(text: str, anchor: re.Match[str] | None) -> str | None:
     """Text after the first `:` / `,` / "saying" / "with message" past the anchor."""
     start = anchor.end() if anchor else 0
@@ -287,6 +360,10 @@ def _fill(out: Extracted, text: str, m: re.Match[str], catalog: Catalog) -> None
     if intent in (Intent.override, Intent.who_is_on_call):
         out.schedule_words = find_schedule_words(text, catalog)
         out.time_words = find_time_words(text)
+    if intent == Intent.override:
+        out.leaving, out.covering = override_roles(text, out.people)
+    if intent in (Intent.reassign, Intent.add_responder):
+        out.policy_words = find_policy_words(text)
     if intent == Intent.who_is_on_call:
         out.subject_words = (
             _subject_after(text, r"\bon[\s-]?call\b\s*(?:for|on|in|at|of)?") or out.schedule_words

@@ -61,4 +61,9 @@ class TriageResult(BaseModel):
     schedule_words: str | None = None
     time_words: str | None = None
     message: str | None = None
+    leaving: str | None = Field(None, description="Override: the person words of who hands over.")
+    covering: str | None = Field(None, description="Override: the person words of who takes over.")
+    policy_words: str | None = Field(
+        None, description="An escalation policy as the words named it (reassign, responders)."
+    )
     source: Literal["rules", "llm"] = "rules"

@@ -139,6 +139,9 @@ def triage_rules(text: str, catalog: Catalog) -> TriageResult:
         schedule_words=extracted.schedule_words,
         time_words=extracted.time_words,
         message=extracted.message,
+        leaving=extracted.leaving,
+        covering=extracted.covering,
+        policy_words=extracted.policy_words,
         source="rules",
     )
     intent = extracted.intent

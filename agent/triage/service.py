@@ -57,6 +57,9 @@ def _cross_check(
         r.urgency = rules.urgency
     if r.intent == Intent.page and r.priority is None:
         r.priority = rules.priority
+    for name in ("leaving", "covering", "policy_words"):
+        if getattr(r, name) is None:
+            setattr(r, name, getattr(rules, name))
     chosen = r.service_id
     if (
         chosen
