@@ -325,15 +325,23 @@ def eval_triage(
         console.print(Panel("\n".join(f"{k}: {v}" for k, v in summary.items()), title="triage eval"))
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """The ASGI app: /healthz, /slack/events (approval buttons), /webhooks/pagerduty."""
+    from agent.server import serve as run_server
+
+    run_server(get_settings(), host=host, port=port)
+
+
 def _register_optional() -> None:
     """Sub-commands that live with their feature."""
     from agent.pagerduty.sandbox.cli import app as sandbox_app
+    from agent.postmortem.cli import register as register_postmortem
 
     app.add_typer(sandbox_app, name="sandbox", help="A PagerDuty REST API v2 sandbox on loopback.")
-    try:
-        from agent.postmortem.cli import register as register_postmortem
-    except ImportError:  # pragma: no cover - during development only
-        return
     register_postmortem(app)
 
 
