@@ -485,11 +485,14 @@ class FakeSlack:
         return body, {"content-type": "application/x-www-form-urlencoded",
                       "x-slack-request-timestamp": ts, "x-slack-signature": signature}
 
-    async def send(self, payload: dict[str, Any], **signing: Any) -> httpx.Response:
-        if self.app is None:
+    async def send(self, payload: dict[str, Any], *, to: httpx.AsyncClient | None = None,
+                   **options: Any) -> httpx.Response:
+        """POST a signed payload to the app (`to`: another server instance than `deliver_to`'s)."""
+        target = to or self.app
+        if target is None:
             raise RuntimeError("call deliver_to(app_client, signing_secret) first")
-        body, headers = self.signed(payload, **signing)
-        return await self.app.post(self.events_path, content=body, headers=headers)
+        body, headers = self.signed(payload, **options)
+        return await target.post(self.events_path, content=body, headers=headers)
 
     def _block_action(self, user: str, msg: Message, action: dict[str, Any]) -> dict[str, Any]:
         channel = msg.channel
@@ -511,7 +514,7 @@ class FakeSlack:
             "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
         }
 
-    async def click(self, action_id: str, value: str | None = None, user: str = "", **signing: Any
+    async def click(self, action_id: str, value: str | None = None, user: str = "", **options: Any
                     ) -> httpx.Response:
         """`user` clicks the button `action_id` (with `value`, if given) on the newest message showing it."""
         msg, block, el = self.find_element(action_id, value)
@@ -519,25 +522,25 @@ class FakeSlack:
                   "text": el.get("text"), "value": el.get("value")}
         if el.get("style"):
             action["style"] = el["style"]
-        return await self.send(self._block_action(user, msg, action), **signing)
+        return await self.send(self._block_action(user, msg, action), **options)
 
     async def choose(self, action_id: str, option_value: str | None = None, user: str = "",
-                     *, option_index: int | None = None, **signing: Any) -> httpx.Response:
+                     *, option_index: int | None = None, **options: Any) -> httpx.Response:
         """`user` picks an option of the static select `action_id` (by value, or by position)."""
         msg, block, el = self.find_element(action_id)
-        options = el.get("options") or []
+        offered = el.get("options") or []
         if option_index is not None:
-            option = options[option_index]
+            option = offered[option_index]
         else:
-            option = next((o for o in options if o["value"] == option_value), None)
+            option = next((o for o in offered if o["value"] == option_value), None)
             if option is None:
                 raise LookupError(f"the select offers no option {option_value!r}")
         action = {"type": "static_select", "action_id": action_id, "block_id": block.get("block_id", ""),
                   "selected_option": option, "placeholder": el.get("placeholder")}
-        return await self.send(self._block_action(user, msg, action), **signing)
+        return await self.send(self._block_action(user, msg, action), **options)
 
     async def submit_view(self, user: str, values: dict[str, Any] | None = None, *,
-                          unchecked: bool = False, **signing: Any) -> httpx.Response:
+                          unchecked: bool = False, **options: Any) -> httpx.Response:
         """`user` fills the modal open for them (block_id -> value) and presses submit.
 
         Untouched fields keep their initial values. A select takes an option's value;
@@ -584,7 +587,7 @@ class FakeSlack:
             "is_enterprise_install": False,
             "enterprise": None,
         }
-        response = await self.send(payload, **signing)
+        response = await self.send(payload, **options)
         if response.status_code == 200 and not response.content.strip():
             with self.state.lock:
                 opened.open = False

@@ -82,6 +82,7 @@ async def running_server(settings: Settings, fake: FakeSlack) -> AsyncIterator[S
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
             fake.deliver_to(client, SIGNING_SECRET)
+            app.state.http = client  # for a test that talks to two servers at once
             yield app
 
 

@@ -1,0 +1,61 @@
+"""The ASGI app itself: health, Slack not configured, and one click over real sockets."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import uvicorn
+
+from agent.config import Settings
+from agent.server import create_app
+from tests.slack.conftest import ALICE, SIGNING_SECRET, pause
+
+
+async def test_healthz_and_slack_off_when_unconfigured(tmp_path, sandbox):
+    settings = Settings(_env_file=None, pagerduty_api_url=sandbox.base_url,
+                        incident_agent_checkpoint=tmp_path / "a.sqlite", slack_bot_token=None)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            assert (await http.get("/healthz")).json() == {"ok": True}
+            assert (await http.post("/slack/events", content=b"payload=%7B%7D")).status_code == 404
+
+
+async def test_webhook_route_is_mounted(tmp_path, sandbox):
+    settings = Settings(_env_file=None, pagerduty_api_url=sandbox.base_url,
+                        incident_agent_checkpoint=tmp_path / "a.sqlite")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            unsigned = await http.post("/webhooks/pagerduty", json={"event": {}})
+    assert unsigned.status_code == 401
+
+
+class _Server(uvicorn.Server):
+    def install_signal_handlers(self) -> None:
+        pass
+
+
+async def test_a_click_over_real_http_to_uvicorn(settings, fake_slack, sandbox):
+    outcome = await pause(settings)
+    server = _Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            fake_slack.deliver_to(http, SIGNING_SECRET)
+            assert (await http.get("/healthz")).status_code == 200
+            response = await fake_slack.click("hitl_approve", user=ALICE)
+            assert response.status_code == 200
+            await fake_slack.wait_for(lambda: fake_slack.state.calls_to("chat.update"), timeout_s=20)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+    assert len(sandbox.state.list_incidents(incident_key=f"incident-agent/{outcome.thread_id}")) == 1
