@@ -42,6 +42,13 @@ def sandbox_persist_path(settings: Settings) -> Path:
     return settings.incident_agent_checkpoint.with_suffix(".sandbox.json")
 
 
+def _demo_user(state: Any) -> str | None:
+    """Writes need a `From` user; on the embedded demo, act as its first admin (or user)."""
+    users = state.list("users")
+    admins = [u for u in users if u.get("role") in ("owner", "admin")]
+    return next((u["email"] for u in admins or users), None)
+
+
 @contextlib.asynccontextmanager
 async def connect(settings: Settings, **client_options: Any) -> AsyncIterator[PagerDutyClient]:
     """A client to the configured PagerDuty, or to an embedded sandbox for the time of the block."""
@@ -65,7 +72,7 @@ async def connect(settings: Settings, **client_options: Any) -> AsyncIterator[Pa
     try:
         log.info("embedded PagerDuty sandbox at %s (state in %s)", sandbox.base_url, persist)
         options: dict[str, Any] = {
-            "default_from": settings.pagerduty_from,
+            "default_from": settings.pagerduty_from or _demo_user(sandbox.state),
             "timeout": settings.pagerduty_timeout_s,
             "max_retries": settings.pagerduty_max_retries,
             "rate_per_minute": settings.pagerduty_rate_per_minute,
