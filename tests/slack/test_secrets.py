@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 import logging
 
-from tests.slack.conftest import ALICE, BOT_TOKEN, MALLORY, SIGNING_SECRET, pause, running_server, settle
+from tests.slack.conftest import (
+    ALICE,
+    BOT_TOKEN,
+    MALLORY,
+    SIGNING_SECRET,
+    pause,
+    running_server,
+    settle,
+)
 
 
 async def test_planted_secrets_appear_in_no_log_and_no_post(settings, fake_slack, sandbox, caplog):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -47,7 +48,7 @@ async def test_a_click_over_real_http_to_uvicorn(settings, fake_slack, sandbox):
         deadline = time.monotonic() + 20
         while not server.started:
             assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-            time.sleep(0.02)
+            await asyncio.sleep(0.02)
         port = server.servers[0].sockets[0].getsockname()[1]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             fake_slack.deliver_to(http, SIGNING_SECRET)
@@ -59,3 +60,29 @@ async def test_a_click_over_real_http_to_uvicorn(settings, fake_slack, sandbox):
         server.should_exit = True
         thread.join(timeout=20)
     assert len(sandbox.state.list_incidents(incident_key=f"incident-agent/{outcome.thread_id}")) == 1
+
+
+async def test_a_triggered_incident_webhook_is_triaged_and_posted_for_approval(settings, fake_slack):
+    import json
+    from datetime import UTC, datetime
+
+    from pydantic import SecretStr
+
+    from agent.webhooks import sign
+
+    settings = settings.model_copy(update={"pagerduty_webhook_secrets": [SecretStr("whsec-test")]})
+    event = {"event": {"id": "01EVT", "event_type": "incident.triggered", "resource_type": "incident",
+                       "occurred_at": datetime.now(UTC).isoformat(),
+                       "data": {"id": "PEXT001", "type": "incident",
+                                "title": "High latency on the Public API: p99 3.1s (critical)"}}}
+    body = json.dumps(event).encode()
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            response = await http.post("/webhooks/pagerduty", content=body,
+                                       headers={"x-pagerduty-signature": sign(body, "whsec-test"),
+                                                "content-type": "application/json"})
+            assert response.status_code == 202
+            [post] = await fake_slack.wait_for(lambda: fake_slack.state.calls_to("chat.postMessage"),
+                                               timeout_s=20)
+    assert "Public API" in json.dumps(post.args)
