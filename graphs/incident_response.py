@@ -1,8 +1,12 @@
 """Alert or request in plain words -> an approved PagerDuty write, or an answer.
 
     triage -> lookup_service -> (resolve_oncall | check_open_incidents) -> propose
-           -> approve (interrupt) -> execute -> report
+           -> find_incident -> propose_update
+           -> check_roster -> propose_override
+                 -> approve (interrupt) -> execute -> report
 
+`clarify` is the one question node: which service, person, schedule or
+incident, asked with candidates whenever the words match none or several.
 Reads (who is on call, open incidents) go from `propose` straight to `report`
 and never wait. Each write is data until a human approves it; `execute` runs
 it once and is safe to re-run.
@@ -10,6 +14,7 @@ it once and is safe to re-run.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -22,15 +27,48 @@ from langgraph.types import Command
 from agent.actions import ACTIONS, ActionError, Proposal, build_proposal, rebuild_proposal
 from agent.approvals import build_request
 from agent.approvals.ask import ask
-from agent.pagerduty.errors import InvalidInput, PagerDutyError
+from agent.pagerduty.catalog import Catalog
+from agent.pagerduty.errors import InvalidInput, NotFound, PagerDutyError
+from agent.pagerduty.models import User
 from agent.respond.describe import describe_proposal, render_report, same_problem
+from agent.respond.roster import (
+    incident_row,
+    person_candidates,
+    question,
+    requester_zone,
+    segments_text,
+)
 from agent.respond.state import InputState, State
+from agent.roster import (
+    Resolved,
+    TimeWindowError,
+    Unknown,
+    covers_window,
+    on_call_segments,
+    parse_incident_ref,
+    parse_window,
+    resolve_escalation_policy,
+    resolve_person,
+    resolve_schedule,
+    schedule_members,
+)
 from agent.runtime import Context, services_for, surface_of
 from agent.triage import Intent, TriageInputError
 from agent.triage import triage as read_request
 
 OPEN = ["triggered", "acknowledged"]
 NEEDS_SERVICE = {Intent.page, Intent.who_is_on_call}
+UPDATES = {
+    Intent.acknowledge, Intent.resolve, Intent.reassign, Intent.add_note, Intent.add_responder,
+    Intent.change_urgency, Intent.change_priority,
+}  # fmt: skip
+QUESTIONS = {
+    "service": ("choose_service", "service_id"),
+    "person": ("choose_person", "user_id"),
+    "schedule": ("choose_schedule", "schedule_id"),
+    "incident": ("choose_incident", "incident_id"),
+}
+"""kind -> (HITL action name, the arg the answer sets); runner.ASKS_FOR_INPUT lists the names."""
 
 
 def incident_key(thread_id: str) -> str:
@@ -44,7 +82,17 @@ def _thread_id(runtime: Runtime[Context]) -> str:
     return str(get_config()["configurable"].get("thread_id", "no-thread"))
 
 
-async def triage(state: State, runtime: Runtime[Context]) -> Command[Literal["lookup_service", "report"]]:
+def _error(message: str) -> Command:
+    return Command(goto="report", update={"status": "error", "report": message})
+
+
+def _requester(catalog: Catalog, email: str | None) -> User | None:
+    return catalog.user_by_email(email) if email else None
+
+
+async def triage(
+    state: State, runtime: Runtime[Context]
+) -> Command[Literal["lookup_service", "find_incident", "check_roster", "report"]]:
     svc = await services_for(runtime)
     catalog = await svc.catalog.get()
     try:
@@ -54,6 +102,13 @@ async def triage(state: State, runtime: Runtime[Context]) -> Command[Literal["lo
     update: dict[str, Any] = {"request": request.model_dump(mode="json")}
     if request.intent == Intent.not_incident:
         return Command(goto="report", update={**update, "status": "not_incident"})
+    if request.intent in UPDATES:
+        return Command(goto="find_incident", update=update)
+    if request.intent == Intent.override:
+        return Command(goto="check_roster", update=update)
+    if request.intent == Intent.postmortem:
+        why = "post-mortems are written by `incident-agent postmortem INCIDENT`, not by this graph"
+        return Command(goto="report", update={**update, "status": "error", "report": why})
     return Command(goto="lookup_service", update=update)
 
 
@@ -65,11 +120,15 @@ async def lookup_service(
     request = state.request or {}
     intent = Intent(request["intent"])
     service = catalog.service(request["service_id"]) if request.get("service_id") else None
-    if intent not in NEEDS_SERVICE | {Intent.list_incidents}:
-        reason = f"'{intent.value}' requests are not handled by this graph yet"
-        return Command(goto="report", update={"status": "error", "report": reason})
     if service is None and (intent in NEEDS_SERVICE or request.get("service_words")):
-        return Command(goto="clarify")
+        candidates = request.get("candidates") or [
+            {"id": s.id, "name": s.name, "score": 0.0, "why": "no service matched the words"}
+            for s in catalog.services
+        ]
+        words = request.get("service_words") or "the alert"
+        ask_which = question("service", "service", f"Which service is meant by {words!r}?",
+                             candidates, back="lookup_service")
+        return Command(goto="clarify", update={"question": ask_which})
     update: dict[str, Any] = {}
     if service is not None:
         update["service"] = {
@@ -86,38 +145,350 @@ async def lookup_service(
     return Command(goto=goto, update=update)
 
 
-async def clarify(state: State, runtime: Runtime[Context]) -> Command[Literal["lookup_service", "clarify", "report"]]:
-    """Ask the human which service: none or several matched, and we never guess."""
+async def clarify(
+    state: State, runtime: Runtime[Context]
+) -> Command[Literal["lookup_service", "find_incident", "propose_update", "check_roster", "clarify", "report"]]:
+    """Ask the human to choose: none or several matched, and we never guess.
+
+    One node for every kind of choice (service, person, schedule, incident);
+    the answer is an edit setting the chosen id, checked before it is used.
+    """
     svc = await services_for(runtime)
     catalog = await svc.catalog.get()
-    request = state.request or {}
-    candidates = request.get("candidates") or [
-        {"id": s.id, "name": s.name, "score": 0.0, "why": "no service matched the words"}
-        for s in catalog.services
-    ]
-    words = request.get("service_words") or "the alert"
-    question = build_request(
-        "choose_service",
-        {"service_id": None, "candidates": candidates},
-        f"Which service is meant by {words!r}? Answer with an edit setting service_id to one "
-        f"of the candidates, or reject to drop the request."
-        + (f"\n{state.feedback}" if state.feedback else ""),
+    q = state.question or {}
+    name, arg = QUESTIONS[q["kind"]]
+    kind = q["kind"]
+    request = build_request(
+        name,
+        {arg: None, "candidates": q["candidates"]},
+        f"{q['text']} Answer with an edit setting {arg} to one of the candidates, or reject "
+        f"to drop the request." + (f"\n{state.feedback}" if state.feedback else ""),
         allowed=["edit", "reject"],
     )
-    decision = ask(question)
+    decision = ask(request)
     if decision.type == "reject":
         return Command(
             goto="report",
             update={"status": "rejected", "decision": decision.model_dump(mode="json")},
         )
-    chosen = (decision.edited_args or {}).get("service_id")
-    if not isinstance(chosen, str) or catalog.service(chosen) is None:
-        return Command(goto="clarify", update={"feedback": f"{chosen!r} is not a service of this account."})
-    reasons = [*request.get("reasons", []), f"service chosen by {decision.approver.name}"]
+    chosen = (decision.edited_args or {}).get(arg)
+    known = {
+        "service": lambda i: catalog.service(i) is not None,
+        "person": lambda i: catalog.user(i) is not None,
+        "schedule": lambda i: catalog.schedule(i) is not None,
+        "incident": lambda i: any(c["id"] == i for c in q["candidates"]),
+    }[kind]
+    if not isinstance(chosen, str) or not known(chosen):
+        what = "one of the incidents offered" if kind == "incident" else f"a {kind} of this account"
+        return Command(goto="clarify", update={"feedback": f"{chosen!r} is not {what}."})
+    req = dict(state.request or {})
+    req["reasons"] = [*req.get("reasons", []), f"{q['role']} chosen by {decision.approver.name}: {chosen}"]
+    if kind == "service":
+        req["service_id"] = chosen
     return Command(
-        goto="lookup_service",
-        update={"request": {**request, "service_id": chosen, "reasons": reasons}, "feedback": None},
+        goto=q["back"],
+        update={"request": req, "choices": {**state.choices, q["role"]: chosen},
+                "question": None, "feedback": None},
     )
+
+
+async def find_incident(
+    state: State, runtime: Runtime[Context]
+) -> Command[Literal["propose_update", "clarify", "report"]]:
+    """The incident the update is about: by id, `#number`, or the open one on a service."""
+    svc = await services_for(runtime)
+    catalog = await svc.catalog.get()
+    request = state.request or {}
+    intent = Intent(request["intent"])
+    ref = parse_incident_ref(request.get("incident_ref") or "")
+    chosen = state.choices.get("incident")
+    try:
+        if chosen or ref.id:
+            incident = await svc.pd.get_incident(chosen or ref.id)  # type: ignore[arg-type]
+        elif ref.number is not None:
+            incident = await svc.pd.find_incident_by_number(ref.number)
+            if incident is None:
+                return _error(f"There is no incident #{ref.number} in this account; nothing was changed.")
+        else:
+            service_id = request.get("service_id")
+            service = catalog.service(service_id) if service_id else None
+            found = await svc.pd.list_incidents(
+                statuses=OPEN, service_ids=[service.id] if service else None
+            )
+            where = f" on {service.name}" if service else ""
+            if not found:
+                return _error(f"There is no open incident{where}; nothing was changed. "
+                              "Name it by number, e.g. #1201.")
+            if len(found) > 1 or service is None:
+                rows = [incident_row(i) for i in found]
+                candidates = [
+                    {"id": r["id"], "name": f"#{r['number']} {r['title']}", "why": f"{r['status']} on {r['service']}"}
+                    for r in rows
+                ]
+                text = (f"{len(found)} incidents are open{where}; which one is meant?" if len(found) > 1
+                        else "No service or incident number was named; is this the incident meant?")
+                return Command(goto="clarify", update={
+                    "question": question("incident", "incident", text, candidates, back="find_incident")})
+            incident = found[0]
+    except NotFound:
+        return _error(f"Incident {chosen or ref.id} does not exist in this account; nothing was changed.")
+    row = incident_row(incident)
+    if row["status"] == "resolved" and intent != Intent.add_note:
+        return _error(f"Incident #{row['number']} ({row['title']}) is already resolved; nothing was changed.")
+    if intent == Intent.acknowledge and row["status"] == "acknowledged":
+        return _error(f"Incident #{row['number']} is already acknowledged; nothing was changed.")
+    return Command(goto="propose_update", update={"incident": row})
+
+
+def _person(
+    words: str, role: str, state: State, catalog: Catalog, requester: User | None, back: str
+) -> User | Command:
+    """The user the words (or the human's earlier choice) mean, or a question."""
+    chosen = state.choices.get(role)
+    if chosen and catalog.user(chosen):
+        return catalog.user(chosen)  # type: ignore[return-value]
+    if words == "me":
+        if requester is None:
+            return _error("'me' needs PAGERDUTY_FROM set to your PagerDuty email; nothing was changed.")
+        return requester
+    found = resolve_person(words, catalog)
+    if isinstance(found, Resolved):
+        return found.value
+    text = f"Who is meant by {words!r} ({role})? {found.why}"
+    return Command(goto="clarify", update={"question": question(
+        "person", role, text, person_candidates(found, catalog.users), back=back)})
+
+
+async def propose_update(state: State, runtime: Runtime[Context]) -> Command[Literal["approve", "clarify", "report"]]:
+    svc = await services_for(runtime)
+    catalog = await svc.catalog.get()
+    request = state.request or {}
+    intent = Intent(request["intent"])
+    inc = state.incident or {}
+    requester = _requester(catalog, svc.settings.pagerduty_from)
+    base = {"incident_id": inc["id"], "incident_number": inc.get("number")}
+    label = f"#{inc.get('number')}"
+    assigned = ", ".join(inc.get("assignees") or []) or "nobody"
+    reasons = [
+        f"incident {label} {inc.get('title')!r} on {inc.get('service')} is {inc.get('status')}, "
+        f"assigned to {assigned}",
+    ]
+    message = request.get("message")
+    effects: list[str]
+    if intent == Intent.acknowledge:
+        name, fields, effects = "acknowledge", base, [f"stops escalation of {label}; {assigned} stay assigned"]
+    elif intent == Intent.resolve:
+        name, fields = "resolve", {**base, "resolution": message}
+        effects = [f"closes {label}; nobody is paged for it any more"]
+    elif intent == Intent.add_note:
+        if not message:
+            return _error("What should the note say? e.g. 'note on #1201: scaled to 12 replicas'. "
+                          "Nothing was changed.")
+        name, fields, effects = "add_note", {"incident_id": inc["id"], "content": message}, ["nobody is paged"]
+    elif intent == Intent.change_urgency:
+        if request.get("urgency") not in ("high", "low"):
+            return _error("Which urgency, high or low? Nothing was changed.")
+        name, fields = "change_urgency", {**base, "urgency": request["urgency"]}
+        effects = [f"urgency {inc.get('urgency')} → {request['urgency']}"]
+    elif intent == Intent.change_priority:
+        if not request.get("priority"):
+            names = ", ".join(p.name for p in catalog.priorities)
+            return _error(f"Which priority? This account has {names}. Nothing was changed.")
+        name, fields = "change_priority", {**base, "priority": request["priority"]}
+        effects = [f"priority {inc.get('priority') or 'none'} → {request['priority']}"]
+    else:
+        people = [p for p in request.get("people") or []]
+        users: list[User] = []
+        for i, words in enumerate(people):
+            role = "assignee" if intent == Intent.reassign else f"responder {i + 1}"
+            got = _person(words, role, state, catalog, requester, back="propose_update")
+            if isinstance(got, Command):
+                return got
+            users.append(got)
+        policy = None
+        if request.get("policy_words"):
+            found = resolve_escalation_policy(request["policy_words"], catalog)
+            if not isinstance(found, Resolved):
+                return _error(f"{found.why} Nothing was changed.")
+            policy = found.value
+            reasons.append(found.why)
+        reasons += [f"{u.name} <{u.email}>" + (" (you)" if requester and u.id == requester.id else "")
+                    for u in users]
+        if intent == Intent.reassign:
+            if len(users) + (policy is not None) != 1:
+                return _error("Reassign to whom? Name one person or one escalation policy. "
+                              "Nothing was changed.")
+            if users:
+                name, fields = "reassign", {**base, "assignee_id": users[0].id}
+                effects = [f"pages {users[0].name}; {assigned} no longer assigned"]
+            else:
+                assert policy is not None
+                name, fields = "reassign", {**base, "escalation_policy_id": policy.id}
+                effects = [f"pages the first level of {policy.name}; {assigned} no longer assigned"]
+        else:
+            if not users and policy is None:
+                return _error("Which responders? Name people or an escalation policy. Nothing was changed.")
+            if requester is None:
+                return _error("A responder request needs a requester: set PAGERDUTY_FROM to your "
+                              "PagerDuty email. Nothing was changed.")
+            name, fields = "add_responder", {
+                **base,
+                "requester_id": requester.id,
+                "message": message or f"Please help with incident {label}: {inc.get('title')}",
+                "user_ids": [u.id for u in users],
+                "escalation_policy_ids": [policy.id] if policy else [],
+            }
+            effects = [f"notifies {u.name}" for u in users] + (
+                [f"notifies the first level of {policy.name}"] if policy else [])
+    try:
+        proposal = build_proposal(name, fields, catalog, reasons=[*reasons, *request.get("reasons", [])],
+                                  effects=effects)
+    except ActionError as exc:
+        return _error(str(exc))
+    return Command(goto="approve", update={"proposal": proposal.model_dump(mode="json")})
+
+
+async def check_roster(
+    state: State, runtime: Runtime[Context]
+) -> Command[Literal["propose_override", "clarify", "report"]]:
+    """Who hands over to whom, on which schedule, when; then who is on call then.
+
+    Time words are read on the requester's clock; the person leaving must be on
+    call in the window; the covering person must be a user of the account.
+    """
+    svc = await services_for(runtime)
+    catalog = await svc.catalog.get()
+    request = state.request or {}
+    requester = _requester(catalog, svc.settings.pagerduty_from)
+    tz, tz_why = requester_zone(svc.settings, requester)
+    try:
+        window = parse_window(state.prompt, now=svc.clock(), tz=tz)
+    except TimeWindowError as exc:
+        return _error(f"{exc} Nothing was changed.")
+    back = "check_roster"
+    leaving: User | None = None
+    if request.get("leaving") or state.choices.get("leaving"):
+        got = _person(request.get("leaving") or "", "leaving", state, catalog, requester, back)
+        if isinstance(got, Command):
+            return got
+        leaving = got
+    reasons = [f"times read in {tz} ({tz_why})"]
+    if state.choices.get("schedule"):
+        schedule = catalog.schedule(state.choices["schedule"])
+        assert schedule is not None
+    else:
+        found = resolve_schedule(request.get("schedule_words"), catalog, person=leaving)
+        if not isinstance(found, Resolved):
+            pool = found.candidates if not isinstance(found, Unknown) else (found.suggestions or catalog.schedules)
+            candidates = [{"id": s.id, "name": s.name} for s in pool]
+            return Command(goto="clarify", update={"question": question(
+                "schedule", "schedule", f"Which schedule? {found.why}", candidates, back)})
+        schedule = found.value
+        reasons.append(found.why)
+    members = [u for u in catalog.users if u.id in schedule_members(schedule)]
+    if not (request.get("covering") or state.choices.get("covering")):
+        others = [{"id": u.id, "name": u.name, "email": u.email} for u in catalog.users
+                  if leaving is None or u.id != leaving.id]
+        return Command(goto="clarify", update={"question": question(
+            "person", "covering", f"Who should cover {schedule.name} {window.describe()}?",
+            others, back)})
+    got = _person(request.get("covering") or "", "covering", state, catalog, requester, back)
+    if isinstance(got, Command):
+        return got
+    covering = got
+    on_schedule, covering_elsewhere = await asyncio.gather(
+        svc.pd.oncalls(schedule_ids=[schedule.id], since=window.start_utc, until=window.end_utc),
+        svc.pd.oncalls(user_ids=[covering.id], since=window.start_utc, until=window.end_utc),
+    )
+    segments = on_call_segments(on_schedule, schedule_id=schedule.id, window=window)
+    on_call_ids = list(dict.fromkeys(s.user.id for s in segments))
+    before = segments_text(segments, window)
+    if leaving is None:
+        if len(on_call_ids) != 1:
+            candidates = [{"id": u.id, "name": u.name, "email": u.email}
+                          for u in (catalog.user(i) for i in on_call_ids) if u] or person_candidates(
+                Unknown(""), members)
+            return Command(goto="clarify", update={"question": question(
+                "person", "leaving", f"Who hands over {schedule.name} {window.describe()}? "
+                f"On call then: {before}.", candidates, back)})
+        leaving = catalog.user(on_call_ids[0])
+        assert leaving is not None
+        reasons.append(f"{leaving.name} is the only person on call on {schedule.name} in that window")
+    covered = covers_window(on_schedule, leaving.id, schedule.id, window)
+    if covered is False:
+        candidates = [{"id": u.id, "name": u.name, "email": u.email}
+                      for u in (catalog.user(i) for i in on_call_ids) if u]
+        return Command(goto="clarify", update={
+            "choices": {k: v for k, v in state.choices.items() if k != "leaving"},
+            "question": question(
+                "person", "leaving",
+                f"{leaving.name} is not on call on {schedule.name} in that window "
+                f"({window.describe()}; on call then: {before}). Choose the person leaving or reject.",
+                candidates, back)})
+    if covering.id == leaving.id:
+        return _error(f"{covering.name} cannot cover for themselves; nothing was changed.")
+    if covers_window(on_schedule, covering.id, schedule.id, window) is True:
+        return _error(f"{covering.name} is already on call on {schedule.name} for that whole window; "
+                      "nothing was changed.")
+    if covered == "partial":
+        reasons.append(f"{leaving.name} is on call for only part of the window; the override "
+                       f"puts {covering.name} on call for all of it")
+    else:
+        reasons.append(f"{leaving.name} is on call on {schedule.name} for the whole window")
+    if covering.id not in schedule_members(schedule):
+        reasons.append(f"note: {covering.name} is not a member of {schedule.name}")
+    elsewhere = sorted({o.schedule.summary or o.schedule.id for o in covering_elsewhere
+                        if o.schedule is not None and o.schedule.id != schedule.id})
+    if elsewhere:
+        reasons.append(f"note: {covering.name} is also on call then for {', '.join(elsewhere)}")
+    override = {
+        "schedule_id": schedule.id,
+        "schedule": schedule.name,
+        "leaving_id": leaving.id,
+        "leaving": leaving.name,
+        "covering_id": covering.id,
+        "covering": covering.name,
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+        "start_utc": window.start_utc,
+        "end_utc": window.end_utc,
+        "time_zone": window.tz,
+        "window": window.describe(),
+        "notes": list(window.notes),
+        "before": before,
+        "after": f"{covering.name} (the whole window)",
+        "reasons": reasons,
+    }
+    return Command(goto="propose_override", update={"override": override})
+
+
+async def propose_override(state: State, runtime: Runtime[Context]) -> Command[Literal["approve", "report"]]:
+    svc = await services_for(runtime)
+    catalog = await svc.catalog.get()
+    o = state.override or {}
+    fields = {
+        "schedule_id": o["schedule_id"],
+        "user_id": o["covering_id"],
+        "start": o["start"],
+        "end": o["end"],
+        "time_zone": o["time_zone"],
+        "replaces_user_id": o["leaving_id"],
+    }
+    reasons = [
+        f"window: {o['window']} ({o['start_utc']} → {o['end_utc']})",
+        *o["notes"],
+        *o["reasons"],
+        *(state.request or {}).get("reasons", []),
+    ]
+    effects = [
+        f"on call for {o['schedule']} before: {o['before']}",
+        f"after: {o['after']}",
+    ]
+    try:
+        proposal = build_proposal("create_override", fields, catalog, reasons=reasons, effects=effects)
+    except ActionError as exc:
+        return _error(str(exc))
+    return Command(goto="approve", update={"proposal": proposal.model_dump(mode="json")})
 
 
 async def resolve_oncall(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -270,6 +641,8 @@ async def execute(state: State, runtime: Runtime[Context]) -> Command[Literal["r
                 raise
             data = {"incident": found[0].model_dump(mode="json")}
         result = _summarize_result(proposal.action, data)
+        if "error" in result:
+            raise InvalidInput(result["error"], method=call.method, url=call.path, status_code=400)
         if proposal.action == "create_incident" and result.get("id"):
             when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
             note = (
@@ -302,16 +675,28 @@ def _decision_key(proposal: Any, decision: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _summarize_result(action: str, data: dict[str, Any]) -> dict[str, Any]:
-    obj = next(iter(data.values()), {}) if data else {}
-    keys = ("id", "incident_number", "title", "status", "urgency", "html_url", "content")
+def _summarize_result(action: str, data: Any) -> dict[str, Any]:
+    """The answer's main object, whatever its wrapper: `{"incident": …}`, or the
+    list of `{"status", "override"}` that POST /schedules/{id}/overrides returns."""
+    if isinstance(data, list):
+        item = data[0] if data else {}
+        status = item.get("status", 201) if isinstance(item, dict) else 201
+        if isinstance(status, int) and status >= 400:
+            errors = "; ".join(str(e) for e in item.get("errors", [])) or f"status {status}"
+            return {"action": action, "error": f"refused: {errors}"}
+        obj = item.get("override", item) if isinstance(item, dict) else {}
+    else:
+        obj = next(iter(data.values()), {}) if data else {}
+    keys = ("id", "incident_number", "title", "status", "urgency", "html_url", "content", "start",
+            "end", "message")
     return {"action": action, **{k: obj[k] for k in keys if isinstance(obj, dict) and k in obj}}
 
 
 def build_graph() -> StateGraph:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
-    for node in (triage, lookup_service, clarify, resolve_oncall, check_open_incidents,
-                 propose, approve, execute, report):
+    for node in (triage, lookup_service, clarify, resolve_oncall, check_open_incidents, propose,
+                 find_incident, propose_update, check_roster, propose_override,
+                 approve, execute, report):
         builder.add_node(node)
     builder.add_edge(START, "triage")
     builder.add_edge("resolve_oncall", "propose")

@@ -8,6 +8,8 @@ so an edit is validated exactly like the original proposal.
 
 # Importing the modules registers their actions.
 from agent.actions import incidents as _incidents  # noqa: F401, E402
+from agent.actions import schedules as _schedules  # noqa: F401, E402
+from agent.actions import updates as _updates  # noqa: F401, E402
 from agent.actions.base import (
     ACTIONS,
     Action,

@@ -69,7 +69,8 @@ def _build_note(f: AddNote, catalog: Catalog) -> ApiCall:
 
 
 def _summarize_note(f: AddNote, catalog: Catalog) -> str:
-    return f"Add a note to open incident {f.incident_id} instead of paging again"
+    text = f.content if len(f.content) <= 120 else f.content[:119] + "…"
+    return f"Add a note to incident {f.incident_id}: {text}"
 
 
 register(

@@ -24,6 +24,14 @@ class State(InputState):
     """Open incidents on the service (triggered or acknowledged)."""
     duplicate_of: dict[str, Any] | None = None
     """An open incident for the same problem: we add a note instead of paging twice."""
+    incident: dict[str, Any] | None = None
+    """The incident an update is about: id, number, title, status, service, assignees."""
+    override: dict[str, Any] | None = None
+    """A checked roster change: schedule, who leaves, who covers, window, on call before/after."""
+    question: dict[str, Any] | None = None
+    """What `clarify` asks next: kind (service/person/schedule/incident), role, text, candidates."""
+    choices: dict[str, str] = field(default_factory=dict)
+    """Ids the human chose when asked, by role ("leaving", "covering", "incident", ...)."""
     proposal: dict[str, Any] | None = None
     """The exact write awaiting approval (agent.actions.Proposal, as JSON)."""
     feedback: str | None = None
