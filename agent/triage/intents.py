@@ -111,6 +111,12 @@ _SCHEDULE = re.compile(
     + _SCHEDULE_NOUN
     + r")\b"
 )
+# "covers the Payments rotation": no preposition, but a named rotation all the same.
+_SCHEDULE_AFTER_THE = re.compile(
+    r"\b(?:the|his|her|their|my|our)\s+((?:[A-Z0-9][\w&.-]*\s+){0,4}?[A-Z0-9][\w&.-]*)(?:'s)?\s+("
+    + _SCHEDULE_NOUN
+    + r")\b"
+)
 _NOT_NAMES = frozenset(
     """
     I I'm Im Me My We Our You The A An On For To From In At By With And Or But If Please Can Could
@@ -228,7 +234,7 @@ def find_schedule_words(text: str, catalog: Catalog) -> str | None:
     for schedule in sorted(catalog.schedules, key=lambda s: len(s.name), reverse=True):
         if schedule.name.lower() in lowered:
             return schedule.name
-    if m := _SCHEDULE.search(text):
+    if m := _SCHEDULE.search(text) or _SCHEDULE_AFTER_THE.search(text):
         return f"{m.group(1)} {m.group(2)}".strip()
     for team in sorted(catalog.teams, key=lambda t: len(t.name), reverse=True):
         if re.search(rf"\b{re.escape(team.name)}\b", text, re.I):
