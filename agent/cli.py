@@ -92,7 +92,9 @@ def _show(outcome: Outcome, as_json: bool) -> None:
     title = f"{outcome.status} · thread {outcome.thread_id}"
     console.print(Panel(outcome.report or outcome.status, title=title, border_style=style))
     if outcome.status in ("awaiting_approval", "needs_input"):
-        hint = ("--edit service_id=<ID>" if outcome.status == "needs_input" else "[--edit field=value]")
+        asked = (outcome.request or {}).get("action_requests", [{}])[0].get("args", {})
+        field = next((k for k, v in asked.items() if v is None and k != "candidates"), "service_id")
+        hint = (f"--edit {field}=<ID>" if outcome.status == "needs_input" else "[--edit field=value]")
         console.print(f"Answer from any terminal: incident-agent approve {outcome.thread_id} {hint}"
                       f"  |  incident-agent reject {outcome.thread_id} --reason '…'", highlight=False)
 

@@ -158,11 +158,17 @@ async def clarify(
     q = state.question or {}
     name, arg = QUESTIONS[q["kind"]]
     kind = q["kind"]
+    listed = "\n".join(
+        f"- {c['id']}: {c.get('name', '')}" + (f" <{c['email']}>" if c.get("email") else "")
+        + (f" ({c['why']})" if c.get("why") else "")
+        for c in q["candidates"][:20]
+    )
     request = build_request(
         name,
         {arg: None, "candidates": q["candidates"]},
         f"{q['text']} Answer with an edit setting {arg} to one of the candidates, or reject "
-        f"to drop the request." + (f"\n{state.feedback}" if state.feedback else ""),
+        f"to drop the request." + (f"\n{state.feedback}" if state.feedback else "")
+        + (f"\nCandidates:\n{listed}" if listed else ""),
         allowed=["edit", "reject"],
     )
     decision = ask(request)

@@ -88,5 +88,11 @@ def render_report(state: State, status: str) -> str:
         if r["action"] == "add_note" and state.duplicate_of:
             d = state.duplicate_of
             return f"Added a note to open incident #{d['number']} ({d['html_url']}); nobody was paged again."
-        return f"Done: {(state.proposal or {}).get('summary', r['action'])}"
+        summary = (state.proposal or {}).get("summary", r["action"])
+        if r["action"] == "create_override" and state.override:
+            o = state.override
+            return (f"Done: {summary}. On call for {o['schedule']} in that window was "
+                    f"{o['before']}; now {o['after']}.")
+        link = (state.incident or {}).get("html_url")
+        return f"Done: {summary}" + (f" ({link})" if link else "")
     return state.report or "Done."
