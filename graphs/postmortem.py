@@ -2,19 +2,26 @@
 
     fetch_incident -> fetch_log_entries -> build_timeline -> narrate -> publish
 
-Reads only. The optional incident note is a write: `publish` leaves it as
-data in `proposed_note` for the approval node, never sends it.
+                                                         -> approve_note -> post_note
+
+Reads, up to `publish`. The optional incident note is a write: `publish`
+proposes it, `approve_note` pauses for a human (the same HITL protocol as
+every write) and only `post_note` sends it.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
+from agent.actions import ActionError, Proposal, build_proposal, rebuild_proposal
+from agent.approvals.ask import review
+from agent.pagerduty.catalog import Catalog
 from agent.pagerduty.client import PagerDutyClient
 from agent.pagerduty.errors import NotFound
 from agent.pagerduty.models import Incident
@@ -25,6 +32,7 @@ from agent.postmortem.render import build_report, human_duration, to_markdown
 from agent.postmortem.state import InputState, State
 from agent.postmortem.timeline import build_timeline as make_timeline
 
+NO_CATALOG = Catalog(services=[])  # a note names no catalog object: nothing to check there
 NUMBER = re.compile(r"#?(\d+)")
 LOG_MARGIN = timedelta(days=1)
 
@@ -89,18 +97,42 @@ async def publish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     update: dict[str, Any] = {"report": report, "markdown": to_markdown(report)}
     summary = _summary(report)
     if ctx.propose_note:
-        # TODO(lead): route `proposed_note` through the approval node (HITLRequest) and
-        # execute it there with `pd.add_note(...)`; this graph never writes.
-        update["proposed_note"] = {
-            "method": "POST", "path": f"/incidents/{report['incident']['id']}/notes",
-            "body": {"note": {"content": summary}},
-            "reason": "Post-mortem summary for the incident's record",
-        }
+        note = build_proposal(
+            "add_note", {"incident_id": report["incident"]["id"], "content": summary}, NO_CATALOG,
+            reasons=["the post-mortem summary, for the incident's record"],
+            effects=["adds a note to the incident; nobody is paged"])
+        update["proposed_note"] = note.model_dump(mode="json")
     channel = ctx.slack_channel
     if channel:
         update["proposed_slack_post"] = {"channel": channel, "text": summary,
                                          "markdown": update["markdown"]}
     return update
+
+
+async def approve_note(state: State, runtime: Runtime[Context]) -> Command[Literal["post_note", "approve_note", "__end__"]]:
+    """Pause for the human. No side effect before `review`: this re-runs on resume."""
+    proposal = Proposal.model_validate(state.proposed_note)
+    decision = review(proposal, state.note_feedback)
+    if decision.type == "reject":
+        return Command(goto=END, update={"note_result": {"status": "rejected", "by": decision.approver.name}})
+    if decision.type == "edit":
+        try:
+            proposal = rebuild_proposal(proposal, decision.edited_args or {}, NO_CATALOG)
+        except ActionError as exc:
+            return Command(goto="approve_note", update={"note_feedback": f"Edit refused: {exc}"})
+    return Command(goto="post_note", update={"proposed_note": proposal.model_dump(mode="json"),
+                                             "note_feedback": None})
+
+
+async def post_note(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    pd = await _client(runtime)
+    call = Proposal.model_validate(state.proposed_note).call
+    body = await pd.request(call.method, call.path, json=call.body)
+    return {"note_result": {"status": "posted", "note": body.get("note", {})}}
+
+
+def _after_publish(state: State) -> str:
+    return "approve_note" if state.proposed_note else END
 
 
 def _report(state: State) -> dict[str, Any]:
@@ -128,12 +160,15 @@ def build_graph() -> StateGraph:
     builder.add_node(build_timeline)
     builder.add_node(narrate)
     builder.add_node(publish)
+    builder.add_node(approve_note)
+    builder.add_node(post_note)
     builder.add_edge(START, "fetch_incident")
     builder.add_conditional_edges("fetch_incident", _found, ["fetch_log_entries", END])
     builder.add_edge("fetch_log_entries", "build_timeline")
     builder.add_edge("build_timeline", "narrate")
     builder.add_edge("narrate", "publish")
-    builder.add_edge("publish", END)
+    builder.add_conditional_edges("publish", _after_publish, ["approve_note", END])
+    builder.add_edge("post_note", END)
     return builder
 
 

@@ -7,7 +7,9 @@ from typing import Any
 from langchain.agents.middleware.human_in_the_loop import HITLRequest
 from langgraph.types import interrupt
 
-from agent.approvals.protocol import ApprovalAnswer, Decision, parse_answer
+from agent.actions import ACTIONS, Proposal
+from agent.approvals.protocol import ApprovalAnswer, Decision, build_request, parse_answer
+from agent.respond.describe import describe_proposal
 
 
 def ask(request: HITLRequest) -> Decision:
@@ -20,3 +22,17 @@ def ask(request: HITLRequest) -> Decision:
     answer: Any = interrupt(request, response_schema=ApprovalAnswer)
     allowed = [str(d) for d in request["review_configs"][0]["allowed_decisions"]]
     return parse_answer(answer, allowed)
+
+
+def review(proposal: Proposal, feedback: str | None = None) -> Decision:
+    """Ask a human to approve, edit or reject one write, exactly as it will run."""
+    action = ACTIONS[proposal.action]
+    return ask(
+        build_request(
+            proposal.action,
+            {**proposal.fields, "api_call": proposal.call.model_dump()},
+            describe_proposal(proposal, feedback),
+            allowed=["approve", "edit", "reject"],
+            args_schema=action.fields.model_json_schema(),
+        )
+    )

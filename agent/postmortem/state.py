@@ -35,7 +35,11 @@ class State(InputState):
     markdown: str = ""
     """The Markdown post-mortem with its Mermaid timeline."""
     proposed_note: dict[str, Any] | None = None
-    """An incident note (a write: method, path, body) for the approval node; never sent here."""
+    """The incident note as a write (agent.actions.Proposal): sent only once approved."""
+    note_feedback: str | None = None
+    """Why the last edit of the note was refused, shown when asking again."""
+    note_result: dict[str, Any] | None = None
+    """posted (with the note) or rejected (with who)."""
     proposed_slack_post: dict[str, Any] | None = None
     """A Slack post (channel, text) for whoever posts; data only."""
     error: str | None = None

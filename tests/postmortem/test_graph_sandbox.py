@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 from pydantic import SecretStr
 
 from agent.config import Settings
@@ -42,14 +44,30 @@ async def test_unknown_incident_ends_with_an_error(sandbox, tmp_path):
     assert state["error"]
 
 
-async def test_note_and_slack_post_are_proposed_as_data_never_sent(sandbox, tmp_path):
+async def test_note_waits_for_approval_and_is_posted_once_approved(sandbox, tmp_path):
     before = len(sandbox.state.notes("PINCD01"))
-    state = await run(sandbox, tmp_path, "PINCD01", propose_note=True, slack_channel="C0INC")
-    note = state["proposed_note"]
-    assert note["method"] == "POST" and note["path"] == "/incidents/PINCD01/notes"
-    assert "6 min 30 s" in note["body"]["note"]["content"]
-    assert state["proposed_slack_post"]["channel"] == "C0INC"
-    assert len(sandbox.state.notes("PINCD01")) == before
+    pm = build_graph().compile(checkpointer=InMemorySaver())
+    async with PagerDutyClient(sandbox.base_url, SecretStr("sandbox-token"),
+                               default_from="susan.clark@contoso.example") as pd:
+        context = Context(settings=settings_for(tmp_path), pd=pd, propose_note=True,
+                          slack_channel="C0INC")
+        for thread, answer in (("no", {"decisions": [{"type": "reject", "message": "later"}]}),
+                               ("yes", {"decisions": [{"type": "approve"}]})):
+            config = {"configurable": {"thread_id": thread}}
+            state = await pm.ainvoke({"incident": "PINCD01"}, config, context=context)
+            [pause] = state["__interrupt__"]
+            action = pause.value["action_requests"][0]
+            assert action["name"] == "add_note" and action["args"]["incident_id"] == "PINCD01"
+            assert action["args"]["api_call"]["path"] == "/incidents/PINCD01/notes"
+            assert "6 min 30 s" in action["args"]["content"]
+            assert state["proposed_slack_post"]["channel"] == "C0INC"
+            assert len(sandbox.state.notes("PINCD01")) == before  # nothing before the answer
+            state = await pm.ainvoke(Command(resume={pause.id: answer}), config, context=context)
+            assert "__interrupt__" not in state
+        assert state["note_result"]["status"] == "posted"
+    notes = sandbox.state.notes("PINCD01")
+    assert len(notes) == before + 1  # the rejected thread wrote nothing
+    assert "6 min 30 s" in notes[-1]["content"]
 
 
 async def test_more_than_10000_log_entries_over_more_than_the_allowed_window(sandbox, tmp_path):
@@ -72,4 +90,4 @@ def test_graph_module_exports():
     assert graph.checkpointer is None  # Studio / langgraph dev supplies its own
     assert list(build_graph().compile().get_graph().nodes) == [
         "__start__", "fetch_incident", "fetch_log_entries", "build_timeline", "narrate", "publish",
-        "__end__"]
+        "approve_note", "post_note", "__end__"]
