@@ -13,6 +13,11 @@ Slack does (`X-Slack-Signature: v0=…`, `X-Slack-Request-Timestamp`), and
 POSTs it to the app under test. A person can only click a button that is in
 a message, and only submit a modal the app opened for them.
 
+Socket Mode too: `apps.connections.open` (with the app token) hands out a
+websocket on the same server, which says hello, and `deliver_via_socket()`
+makes the human helpers send their payloads as Socket Mode envelopes and wait
+for the app's acknowledgement instead of POSTing them.
+
 What it does not do: rate limits, scopes, threads, files, Events API events.
 """
 
@@ -37,7 +42,8 @@ from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 TRIGGER_TTL_S = 3.0  # Slack's trigger ids expire after 3 seconds and work once
 
@@ -115,9 +121,12 @@ def all_text(blocks: list[dict[str, Any]] | None, text: str = "") -> str:
 class SlackState:
     """One workspace; every operation takes the lock."""
 
-    def __init__(self, bot_token: str, *, team_id: str = "T0FAKE", bot_user_id: str = "U0BOT",
-                 app_id: str = "A0FAKE") -> None:
+    def __init__(self, bot_token: str, *, app_token: str | None = None, team_id: str = "T0FAKE",
+                 bot_user_id: str = "U0BOT", app_id: str = "A0FAKE") -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_acks: dict[str, dict[str, Any]] = {}
+        self.sockets: list[tuple[WebSocket, asyncio.AbstractEventLoop]] = []
         self.team_id, self.bot_user_id, self.app_id = team_id, bot_user_id, app_id
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}
@@ -131,6 +140,9 @@ class SlackState:
         self.responses: list[dict[str, Any]] = []
         self._seq = itertools.count(1)
         self._clock = 1_700_000_000
+
+    def next_id(self) -> int:
+        return next(self._seq)
 
     # -- setup
 
@@ -401,8 +413,13 @@ def create_api(state: SlackState) -> Starlette:
         auth = request.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.pop("token", None)
         recorded = {k: v for k, v in args.items() if k != "token"}
-        if method not in METHODS:
-            result: dict[str, Any] = {"ok": False, "error": "unknown_method"}
+        if method == "apps.connections.open":
+            if not token or token != state.app_token:
+                result: dict[str, Any] = {"ok": False, "error": "invalid_auth"}
+            else:
+                result = {"ok": True, "url": f"ws://{request.url.netloc}/socket/{state.next_id()}"}
+        elif method not in METHODS:
+            result = {"ok": False, "error": "unknown_method"}
         elif not token:
             result = {"ok": False, "error": "not_authed"}
         elif token != state.bot_token:
@@ -423,6 +440,24 @@ def create_api(state: SlackState) -> Starlette:
             state.responses.append(json.loads(await request.body() or b"{}"))
         return JSONResponse({"ok": True})
 
+    async def socket(ws: WebSocket) -> None:
+        await ws.accept()
+        entry = (ws, asyncio.get_running_loop())
+        with state.lock:
+            state.sockets.append(entry)
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "connection_info": {"app_id": state.app_id}})
+        try:
+            while True:
+                ack = await ws.receive_json()
+                with state.lock:
+                    state.socket_acks[str(ack.get("envelope_id"))] = ack
+        except WebSocketDisconnect:
+            pass
+        finally:
+            with state.lock:
+                state.sockets.remove(entry)
+
     async def debug(request: Request) -> JSONResponse:
         return JSONResponse(json.loads(json.dumps(state.dump(), default=str)))
 
@@ -430,6 +465,7 @@ def create_api(state: SlackState) -> Starlette:
         Route("/api/{method}", api, methods=["GET", "POST"]),
         Route("/hooks/response/{id}", response_url, methods=["POST"]),
         Route("/debug/state", debug, methods=["GET"]),
+        WebSocketRoute("/socket/{ticket}", socket),
     ])
 
 
@@ -446,10 +482,30 @@ class FakeSlack:
         self.app: httpx.AsyncClient | None = None
         self.signing_secret: str | None = None
         self.events_path = "/slack/events"
+        self.via_socket = False
 
     def deliver_to(self, app: httpx.AsyncClient, signing_secret: str, path: str = "/slack/events") -> None:
         """Where interactive payloads go: the app under test, and the secret Slack signs with."""
         self.app, self.signing_secret, self.events_path = app, signing_secret, path
+        self.via_socket = False
+
+    def deliver_via_socket(self) -> None:
+        """Send interactive payloads over the app's Socket Mode connection instead."""
+        self.via_socket = True
+
+    async def send_over_socket(self, payload: dict[str, Any], timeout_s: float = 10.0) -> dict[str, Any]:
+        """One `interactive` envelope to the connected app; returns its acknowledgement."""
+        deadline = time.monotonic() + timeout_s
+        while not self.state.sockets:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no app is connected over Socket Mode")
+            await asyncio.sleep(0.02)
+        ws, loop = self.state.sockets[-1]
+        envelope_id = f"env-{self.state.next_id()}"
+        envelope = {"envelope_id": envelope_id, "type": "interactive", "accepts_response_payload": True,
+                    "payload": payload, "retry_attempt": 0, "retry_reason": ""}
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(ws.send_json(envelope), loop))
+        return await self.wait_for(lambda: self.state.socket_acks.get(envelope_id), timeout_s)
 
     # -- finding what a person sees
 
@@ -488,6 +544,9 @@ class FakeSlack:
     async def send(self, payload: dict[str, Any], *, to: httpx.AsyncClient | None = None,
                    **options: Any) -> httpx.Response:
         """POST a signed payload to the app (`to`: another server instance than `deliver_to`'s)."""
+        if self.via_socket and to is None:
+            await self.send_over_socket(payload)
+            return httpx.Response(200)
         target = to or self.app
         if target is None:
             raise RuntimeError("call deliver_to(app_client, signing_secret) first")

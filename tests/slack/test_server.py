@@ -8,6 +8,7 @@ import time
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 
 from agent.config import Settings
 from agent.server import create_app
@@ -86,3 +87,19 @@ async def test_a_triggered_incident_webhook_is_triaged_and_posted_for_approval(s
             [post] = await fake_slack.wait_for(lambda: fake_slack.state.calls_to("chat.postMessage"),
                                                timeout_s=20)
     assert "Public API" in json.dumps(post.args)
+
+
+async def test_socket_mode_answers_a_click_without_http(settings, fake_slack, sandbox):
+    app_token = "xapp-PLANTED-7777"
+    fake_slack.state.app_token = app_token
+    settings = settings.model_copy(update={"slack_socket_mode": True, "slack_app_token": SecretStr(app_token)})
+    outcome = await pause(settings)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        assert fake_slack.state.calls_to("apps.connections.open")
+        fake_slack.deliver_via_socket()
+        await fake_slack.click("hitl_approve", user=ALICE)
+        await app.state.slack.drain()
+        await fake_slack.wait_for(lambda: fake_slack.state.calls_to("chat.update"))
+    assert len(sandbox.state.list_incidents(incident_key=f"incident-agent/{outcome.thread_id}")) == 1
+    await fake_slack.wait_for(lambda: not fake_slack.state.sockets)  # closed with the server
