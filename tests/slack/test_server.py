@@ -103,3 +103,26 @@ async def test_socket_mode_answers_a_click_without_http(settings, fake_slack, sa
         await fake_slack.wait_for(lambda: fake_slack.state.calls_to("chat.update"))
     assert len(sandbox.state.list_incidents(incident_key=f"incident-agent/{outcome.thread_id}")) == 1
     await fake_slack.wait_for(lambda: not fake_slack.state.sockets)  # closed with the server
+
+
+async def test_a_resolved_incident_webhook_posts_the_postmortem_summary(settings, fake_slack):
+    import json
+    from datetime import UTC, datetime
+
+    from agent.webhooks import sign
+
+    settings = settings.model_copy(update={"pagerduty_webhook_secrets": [SecretStr("whsec-test")]})
+    event = {"event": {"id": "01EVT2", "event_type": "incident.resolved", "resource_type": "incident",
+                       "occurred_at": datetime.now(UTC).isoformat(),
+                       "data": {"id": "PINCD01", "type": "incident", "title": "resolved"}}}
+    body = json.dumps(event).encode()
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            response = await http.post("/webhooks/pagerduty", content=body,
+                                       headers={"x-pagerduty-signature": sign(body, "whsec-test"),
+                                                "content-type": "application/json"})
+            assert response.status_code == 202
+            [post] = await fake_slack.wait_for(lambda: fake_slack.state.calls_to("chat.postMessage"),
+                                               timeout_s=20)
+    assert "Post-mortem for #1201" in post.args["text"]
