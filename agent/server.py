@@ -73,7 +73,7 @@ class Events:
         from graphs.postmortem import build_graph as build_postmortem
 
         assert self.services is not None
-        graph = build_postmortem().compile(checkpointer=self.saver, name="postmortem")
+        graph: Any = build_postmortem().compile(checkpointer=self.saver, name="postmortem")
         ctx = PostmortemContext(settings=self.settings, pd=self.services.pd,
                                 slack_channel=self.settings.slack_channel)
         config = {"configurable": {"thread_id": f"postmortem-{incident_id}"}}
