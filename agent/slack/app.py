@@ -194,7 +194,8 @@ class SlackApprovals:
             approver=approver.name,
             slack_user_id=approver.slack_user_id,
             at=time.time(),
-            outcome=outcome.report or outcome.status,
+            outcome=(outcome.report or outcome.status).replace(f": {url}", "") if url else
+            (outcome.report or outcome.status),
             url=url,
             url_label=f"Incident #{number} in PagerDuty" if number else None,
         )
