@@ -121,6 +121,10 @@ def create_app(settings: Settings) -> Starlette:
             app.state.slack = app.state.slack_handler = None
             if slack_configured(settings):
                 await _start_slack(app, settings, services, runners, stack)
+            if on_pause is not None:
+                from agent.slack.notify import announce_pending
+
+                await announce_pending(services, on_pause)
             if receiver is not None:
                 receiver.start()
                 stack.push_async_callback(receiver.stop)

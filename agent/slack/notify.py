@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from agent.runner import Outcome
     from agent.runtime import Services
 
-__all__ = ["announcer", "web_client"]
+__all__ = ["announce_pending", "announcer", "web_client"]
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +80,25 @@ def announcer(
             raise
 
     return announce
+
+
+async def announce_pending(services: Services, announce: Callable[[Outcome], Awaitable[None]]) -> int:
+    """Show every thread still waiting whose post never happened (Slack was down, say).
+
+    Run at server start; threads already shown are skipped by the announcer's
+    reservation, so this posts nothing twice. Returns how many were tried.
+    """
+    from agent.runner import ASKS_FOR_INPUT, Outcome
+
+    tried = 0
+    for pending in await services.store.pending():
+        name = pending.request["action_requests"][0]["name"]
+        status = "needs_input" if name in ASKS_FOR_INPUT else "awaiting_approval"
+        outcome = Outcome(pending.thread_id, status, pending.request["action_requests"][0].get("description", ""),
+                          pending.interrupt_id, pending.request)
+        try:
+            await announce(outcome)
+            tried += 1
+        except Exception as exc:  # one failed post must not stop the server or the others
+            log.warning("could not show pending thread %s in Slack: %s", pending.thread_id, exc)
+    return tried

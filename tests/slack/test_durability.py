@@ -22,6 +22,7 @@ async def test_a_restarted_server_answers_a_button_posted_before(settings, fake_
         await settle(app)
     assert len(incidents_of(sandbox, outcome.thread_id)) == 1
     assert "Approved" in all_text(fake_slack.state.messages[0].blocks)
+    assert len(fake_slack.state.calls_to("chat.postMessage")) == 1  # restarts repost nothing
 
 
 async def test_a_modal_opened_before_a_restart_is_submitted_after_it(settings, fake_slack, sandbox):
@@ -61,3 +62,19 @@ async def test_announcing_the_same_pause_again_posts_nothing(settings, fake_slac
         await announce(outcome)
     assert len(fake_slack.state.calls_to("chat.postMessage")) == 1
     assert not fake_slack.state.calls_to("chat.update")
+
+
+async def test_a_pause_whose_post_failed_is_shown_when_the_server_starts(settings, fake_slack, sandbox):
+    broken = settings.model_copy(update={"slack_channel": "C0GONE"})  # channel_not_found
+    outcome = await pause(broken)
+    assert outcome.status == "awaiting_approval"
+    assert not fake_slack.state.messages
+    async with running_server(settings, fake_slack) as app:
+        [msg] = fake_slack.state.messages
+        assert f"{outcome.thread_id}:{outcome.interrupt_id}" in all_text(msg.blocks)
+        await fake_slack.click("hitl_approve", user=ALICE)
+        await settle(app)
+    async with running_server(settings, fake_slack):
+        pass  # a second start posts nothing more: the thread is decided
+    assert len(fake_slack.state.calls_to("chat.postMessage")) == 2  # the failed one, then the catch-up
+    assert len(incidents_of(sandbox, outcome.thread_id)) == 1
