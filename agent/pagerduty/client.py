@@ -69,6 +69,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Failures where the request provably never reached the server: retried for every method.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 OPEN_STATUSES = ("triggered", "acknowledged")
+MAX_CONCURRENCY = 32  # requests in flight per client (pages, catalog loads, bursts)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -107,8 +108,10 @@ class PagerDutyClient:
         self._rng = random.Random()
         self.limiter = TokenBucket(rate_per_minute)
         self.counter = RequestCounter()
-        # As many pages in flight as the bucket lets through at once; more would only queue.
-        concurrency = page_concurrency or max(1, int(self.limiter.capacity))
+        # As many pages in flight as the bucket lets through at once (more would only
+        # queue), and never more than a modest pool: httpcore's pool scans every
+        # connection per request, so hundreds of sockets cost more than they bring.
+        concurrency = page_concurrency or max(1, min(int(self.limiter.capacity), MAX_CONCURRENCY))
         self.paginator = Paginator(self._get, concurrency=concurrency, now=now)
         secret = self._token.get_secret_value()
         auth = f"Token token={secret}" if token_type == "token" else f"Bearer {secret}"
@@ -117,10 +120,9 @@ class PagerDutyClient:
             headers={"Accept": ACCEPT, "Content-Type": "application/json", "Authorization": auth},
             transport=transport,
             verify=verify,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(
-                max_connections=max(concurrency, 10), max_keepalive_connections=max(concurrency, 10)
-            ),
+            # Waiting for one of our own pooled connections is queueing, not a network fault.
+            timeout=httpx.Timeout(timeout, pool=None),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
 
     @classmethod
