@@ -52,3 +52,28 @@ def test_bucket_never_admits_more_than_the_rate_in_any_minute() -> None:
         assert in_window <= 960
     # Steady state: the budget minus the burst.
     assert bucket.refill_per_s * 60 == 960 - 32
+
+
+async def test_cursor_endpoints_follow_next_cursor_to_the_end() -> None:
+    """The sandbox has no cursor endpoint yet, so the paginator's seam (`fetch`) serves one."""
+    from agent.pagerduty.pagination import Paginator
+
+    records = [
+        {"id": f"R{i:04d}", "execution_time": f"2026-01-01T00:{i % 60:02d}:00Z"} for i in range(250)
+    ]
+    asked: list[dict] = []
+
+    async def fetch(path: str, params: dict) -> dict:
+        asked.append(params)
+        start = int(params.get("cursor") or 0)
+        end = start + params["limit"]
+        return {
+            "records": records[start:end],
+            "limit": params["limit"],
+            "next_cursor": str(end) if end < len(records) else None,
+        }
+
+    got = [r async for r in Paginator(fetch).iter_all("/audit/records")]
+    assert [r["id"] for r in got] == [r["id"] for r in records]
+    assert [p.get("cursor") for p in asked] == [None, "100", "200"]
+    assert all("offset" not in p for p in asked)
