@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -85,7 +86,7 @@ class PagerDutyClient:
         token_type: Literal["token", "bearer"] = "token",
         default_from: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         timeout: float = 10.0,
         max_retries: int = 5,
         rate_per_minute: float = 960,
@@ -113,6 +114,8 @@ class PagerDutyClient:
         # connection per request, so hundreds of sockets cost more than they bring.
         concurrency = page_concurrency or max(1, min(int(self.limiter.capacity), MAX_CONCURRENCY))
         self.paginator = Paginator(self._get, concurrency=concurrency, now=now)
+        if isinstance(verify, str):  # a CA bundle path, e.g. the TLS sandbox's certificate
+            verify = ssl.create_default_context(cafile=verify)
         secret = self._token.get_secret_value()
         auth = f"Token token={secret}" if token_type == "token" else f"Bearer {secret}"
         self._http = httpx.AsyncClient(

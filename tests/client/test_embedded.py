@@ -52,3 +52,12 @@ async def test_from_settings_needs_a_url(tmp_path):
     async with PagerDutyClient.from_settings(settings, base_url="https://api.example.test") as pd:
         assert pd.base_url == "https://api.example.test"
         assert pd.limiter.rate_per_minute == settings.pagerduty_rate_per_minute
+
+
+async def test_the_client_speaks_tls_to_a_sandbox_with_its_certificate(dev_account):
+    from agent.pagerduty.sandbox import running_sandbox
+
+    with running_sandbox(dev_account, tls=True) as sb:
+        assert sb.base_url.startswith("https://") and sb.cert_path
+        async with PagerDutyClient(sb.base_url, SANDBOX_TOKEN, verify=sb.cert_path) as pd:
+            assert len(await pd.list_teams()) == 5

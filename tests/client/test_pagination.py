@@ -63,7 +63,6 @@ async def test_a_14_month_incident_query_is_split_into_windows_and_complete(room
     assert roomy.state.request_count(route="GET /incidents") == pd.counter.total
 
 
-@pytest.mark.slow  # ~50 s: the sandbox copies all 10,000+ entries for every page it serves
 async def test_an_incident_with_more_than_10000_log_entries_is_fetched_completely(roomy):
     incident = roomy.state.add_incident(
         "PWEB001", "noisy", created_at=SANDBOX_NOW - timedelta(days=2), log=False
