@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -96,13 +95,10 @@ async def test_with_total_known_the_remaining_pages_are_fetched_concurrently(dev
         async with PagerDutyClient(
             sb.base_url, TOKEN, rate_per_minute=FAST, transport=transport
         ) as pd:
-            started = time.perf_counter()
             entries = await pd.incident_log_entries(incident["id"])
-            wall = time.perf_counter() - started
 
     assert len(entries) >= 1_000
     assert pd.counter.total == pages
-    assert transport.peak == pages - 1  # after the first page, all the others at once
-    # Sequential would be pages x latency (1 s or more); concurrent is about 2 x latency
-    # plus the sandbox's own time per page.
-    assert wall < pages * latency * 0.6
+    # After the first page, all the others at once. (How fast that is, is a benchmark's
+    # question, not a unit test's: `python -m bench.log_entries`.)
+    assert transport.peak == pages - 1
