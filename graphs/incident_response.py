@@ -29,7 +29,7 @@ from agent.approvals import build_request
 from agent.approvals.ask import ask
 from agent.pagerduty.catalog import Catalog
 from agent.pagerduty.errors import InvalidInput, NotFound, PagerDutyError
-from agent.pagerduty.models import User
+from agent.pagerduty.models import Incident, User
 from agent.respond.describe import describe_proposal, render_report, same_problem
 from agent.respond.roster import (
     incident_row,
@@ -208,6 +208,7 @@ async def find_incident(
     intent = Intent(request["intent"])
     ref = parse_incident_ref(request.get("incident_ref") or "")
     chosen = state.choices.get("incident")
+    incident: Incident | None
     try:
         if chosen or ref.id:
             incident = await svc.pd.get_incident(chosen or ref.id)  # type: ignore[arg-type]

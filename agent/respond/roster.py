@@ -66,9 +66,9 @@ def incident_row(i: Incident) -> dict[str, Any]:
         "title": i.title,
         "status": i.status,
         "urgency": i.urgency,
-        "priority": i.priority.summary if getattr(i, "priority", None) else None,
+        "priority": i.priority.summary if i.priority else None,
         "service": i.service.summary,
         "service_id": i.service.id,
-        "assignees": [a.assignee.summary for a in getattr(i, "assignments", []) or []],
+        "assignees": [a.assignee.summary for a in i.assignments],
         "html_url": i.html_url,
     }

@@ -290,11 +290,11 @@ def override_roles(text: str, people: list[str]) -> tuple[str | None, str | None
     """
     roles: dict[str, set[str]] = {}
     for person in dict.fromkeys(people):
-        covering, leaving = _role_patterns(person)
+        covering_words, leaving_words = _role_patterns(person)
         found = set()
-        if any(re.search(p, text, re.I) for p in covering):
+        if any(re.search(p, text, re.I) for p in covering_words):
             found.add("covering")
-        if any(re.search(p, text, re.I) for p in leaving):
+        if any(re.search(p, text, re.I) for p in leaving_words):
             found.add("leaving")
         roles[person] = found
     sure = {p: next(iter(r)) for p, r in roles.items() if len(r) == 1}

@@ -61,9 +61,10 @@ class TriageResult(BaseModel):
     schedule_words: str | None = None
     time_words: str | None = None
     message: str | None = None
-    leaving: str | None = Field(None, description="Override: the person words of who hands over.")
-    covering: str | None = Field(None, description="Override: the person words of who takes over.")
-    policy_words: str | None = Field(
-        None, description="An escalation policy as the words named it (reassign, responders)."
-    )
+    leaving: str | None = None
+    """Override: the person words of who hands the shift over."""
+    covering: str | None = None
+    """Override: the person words of who takes it."""
+    policy_words: str | None = None
+    """An escalation policy as the words named it (reassign, add responder)."""
     source: Literal["rules", "llm"] = "rules"
