@@ -24,13 +24,13 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agent.actions import ACTIONS, ActionError, Proposal, build_proposal, rebuild_proposal
+from agent.actions import ActionError, Proposal, build_proposal, rebuild_proposal
 from agent.approvals import build_request
-from agent.approvals.ask import ask
+from agent.approvals.ask import ask, review
 from agent.pagerduty.catalog import Catalog
 from agent.pagerduty.errors import InvalidInput, NotFound, PagerDutyError
 from agent.pagerduty.models import Incident, User
-from agent.respond.describe import describe_proposal, render_report, same_problem
+from agent.respond.describe import render_report, same_problem
 from agent.respond.roster import (
     incident_row,
     person_candidates,
@@ -590,18 +590,10 @@ async def propose(state: State, runtime: Runtime[Context]) -> Command[Literal["a
 
 
 async def approve(state: State, runtime: Runtime[Context]) -> Command[Literal["execute", "approve", "report"]]:
-    """Pause for the human. No side effect before `ask`: this re-runs on resume."""
+    """Pause for the human. No side effect before `review`: this re-runs on resume."""
     svc = await services_for(runtime)
     proposal = Proposal.model_validate(state.proposal)
-    action = ACTIONS[proposal.action]
-    request = build_request(
-        proposal.action,
-        {**proposal.fields, "api_call": proposal.call.model_dump()},
-        describe_proposal(proposal, state.feedback),
-        allowed=["approve", "edit", "reject"],
-        args_schema=action.fields.model_json_schema(),
-    )
-    decision = ask(request)
+    decision = review(proposal, state.feedback)
     record = decision.model_dump(mode="json")
     if decision.type == "reject":
         await svc.store.audit(
