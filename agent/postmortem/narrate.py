@@ -20,6 +20,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from agent import llm
 from agent.config import Settings
 
 from .render import human_duration
@@ -226,14 +227,7 @@ async def llm_narrative(report: dict[str, Any], model: BaseChatModel) -> Narrati
 
 def chat_model(settings: Settings) -> BaseChatModel | None:
     """ChatOpenAI at `openai_base_url`, or None when no LLM is configured."""
-    if not (settings.openai_base_url or settings.openai_api_key):
-        return None
-    from langchain_openai import ChatOpenAI
-
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
-    return ChatOpenAI(model=settings.openai_model, base_url=settings.openai_base_url,
-                      api_key=key, temperature=0, max_retries=1, timeout=60,
-                      max_tokens=600, extra_body={"max_tokens": 600})
+    return llm.chat_model(settings, max_tokens=600, timeout_s=60) if llm.llm_configured(settings) else None
 
 
 async def narrate(report: dict[str, Any], model: BaseChatModel | None) -> Narrative:

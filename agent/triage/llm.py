@@ -18,6 +18,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.config import Settings
+from agent.llm import chat_model
 from agent.pagerduty.catalog import Catalog
 from agent.triage.models import Intent, TriageResult
 from agent.triage.scoring import rank_services
@@ -96,22 +97,7 @@ def build_system_prompt(catalog: Catalog, text: str) -> str:
 
 
 def build_model(settings: Settings) -> BaseChatModel:
-    """ChatOpenAI for chat completions. The token cap goes in
-    `extra_body.max_tokens`: `max_tokens=` would be sent as
-    `max_completion_tokens`, which llama.cpp-style servers ignore."""
-    from langchain_openai import ChatOpenAI
-
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-    return ChatOpenAI(
-        model=settings.openai_model,
-        api_key=key,
-        base_url=settings.openai_base_url,
-        temperature=0,
-        extra_body={"max_tokens": MAX_OUTPUT_TOKENS},
-        timeout=TIMEOUT_S,
-        max_retries=1,
-        use_responses_api=False,
-    )
+    return chat_model(settings, max_tokens=MAX_OUTPUT_TOKENS, timeout_s=TIMEOUT_S)
 
 
 async def triage_llm(

@@ -12,6 +12,7 @@ import logging
 from langchain_core.language_models import BaseChatModel
 
 from agent.config import Settings
+from agent.llm import llm_configured
 from agent.pagerduty.catalog import Catalog
 from agent.triage.llm import triage_llm
 from agent.triage.models import Intent, TriageResult
@@ -21,10 +22,6 @@ from agent.triage.text import validate_input
 from agent.triage.verify import verify
 
 log = logging.getLogger(__name__)
-
-
-def llm_configured(settings: Settings) -> bool:
-    return bool(settings.openai_api_key or settings.openai_base_url)
 
 
 async def triage(
