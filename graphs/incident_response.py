@@ -627,22 +627,32 @@ async def execute(state: State, runtime: Runtime[Context]) -> Command[Literal["r
     acting = catalog.user_by_email(approver["email"]) if approver.get("email") else None
     from_ = acting.email if acting else None
     call = proposal.call
+    creates = proposal.action == "create_incident"
     try:
         try:
-            data = await svc.pd.request(call.method, call.path, json=call.body, from_=from_)
+            # A create carries the thread's incident_key, so the client may retry it
+            # after a 5xx or a lost answer without paging twice.
+            data = await svc.pd.request(
+                call.method, call.path, json=call.body, from_=from_, idempotent=creates or None
+            )
         except InvalidInput:
-            if proposal.action != "create_incident":
+            if not creates:
                 raise
             # A resumed or retried create: PagerDuty refused a second open incident
             # with our key, so the first attempt landed. Report that one.
-            found = await svc.pd.list_incidents(incident_key=proposal.fields["incident_key"], statuses=OPEN)
+            found = await svc.pd.list_incidents(
+                incident_key=proposal.fields["incident_key"],
+                service_ids=[proposal.fields["service_id"]],
+                statuses=OPEN,
+                date_range="all",
+            )
             if not found:
                 raise
             data = {"incident": found[0].model_dump(mode="json")}
         result = _summarize_result(proposal.action, data)
         if "error" in result:
             raise InvalidInput(result["error"], method=call.method, url=call.path, status_code=400)
-        if proposal.action == "create_incident" and result.get("id"):
+        if creates and result.get("id"):
             when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
             note = (
                 f"Opened by incident-agent after approval by {approver.get('name', 'unknown')} "
