@@ -268,13 +268,10 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
     async def on_edit(ack, body, action) -> None:  # noqa: ANN001
         async with a.working():  # counted from before the ack, so drain() cannot miss it
             await ack()
-            user, channel, _ = _click(body)
-            ref = await _ref(a, action.get("value"), user, channel)
-            if not ref or not await a.allowed(user, channel):
+            clicked = await _clicked_pending(a, body, action, approvers_only=True)
+            if clicked is None:
                 return
-            pending = await a.pending(ref, user, channel)
-            if pending is None:
-                return
+            ref, pending, user, channel = clicked
             act = action_of(pending.request)
             if not modals.editable(act.get("name", "")):
                 await a.tell(user, channel, f"{act.get('name')} cannot be edited from Slack.")
@@ -287,12 +284,9 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
     async def on_reject(ack, body, action) -> None:  # noqa: ANN001
         async with a.working():  # counted from before the ack, so drain() cannot miss it
             await ack()
-            user, channel, _ = _click(body)
-            ref = await _ref(a, action.get("value"), user, channel)
-            if not ref or not await a.allowed(user, channel):
-                return
-            pending = await a.pending(ref, user, channel)
-            if pending is not None:
+            clicked = await _clicked_pending(a, body, action, approvers_only=True)
+            if clicked is not None:
+                ref, pending, user, channel = clicked
                 view = modals.reject_modal(ref, summary_of(pending.request))
                 await a.open_view(body["trigger_id"], view, user, channel)
 
@@ -300,10 +294,12 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
     async def on_show_call(ack, body, action) -> None:  # noqa: ANN001
         async with a.working():  # counted from before the ack, so drain() cannot miss it
             await ack()
-            user, channel, _ = _click(body)
-            ref = await _ref(a, action.get("value"), user, channel)
-            pending = await a.pending(ref, user, channel) if ref else None
-            call = (action_of(pending.request).get("args") or {}).get("api_call") if pending else None
+            # Reading the exact call is open to anyone in the channel; answering is not.
+            clicked = await _clicked_pending(a, body, action, approvers_only=False)
+            if clicked is None:
+                return
+            _, pending, user, channel = clicked
+            call = (action_of(pending.request).get("args") or {}).get("api_call")
             if call:
                 await a.open_view(body["trigger_id"], modals.api_call_modal(call), user, channel)
 
@@ -346,6 +342,18 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
         log.error("Slack listener failed: %s: %s", type(error).__name__, error)
 
     return app
+
+
+async def _clicked_pending(
+    a: SlackApprovals, body: dict[str, Any], action: dict[str, Any], *, approvers_only: bool
+) -> tuple[Ref, PendingApproval, str, str | None] | None:
+    """The approval a button belongs to, if it still waits; each refusal is told to the user."""
+    user, channel, _ = _click(body)
+    ref = await _ref(a, action.get("value"), user, channel)
+    if ref is None or (approvers_only and not await a.allowed(user, channel)):
+        return None
+    pending = await a.pending(ref, user, channel)
+    return None if pending is None else (ref, pending, user, channel)
 
 
 async def _ref(a: SlackApprovals, value: str | None, user: str, channel: str | None) -> Ref | None:
