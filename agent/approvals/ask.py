@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain.agents.middleware.human_in_the_loop import HITLRequest
 from langgraph.types import interrupt
 
 from agent.actions import ACTIONS, Proposal
+from agent.approvals.hitl import HITLRequest
 from agent.approvals.protocol import ApprovalAnswer, Decision, build_request, parse_answer
 from agent.respond.describe import describe_proposal
 

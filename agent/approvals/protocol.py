@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired
 
-from langchain.agents.middleware.human_in_the_loop import HITLRequest, HITLResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from agent.approvals.hitl import HITLRequest, HITLResponse
 
 
 class Approver(BaseModel):
