@@ -20,11 +20,11 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agent.bodylimit import LimitedStarlette as Starlette  # request bodies capped (413)
 from agent.checkpoint import open_checkpointer
 from agent.config import Settings
 from agent.runner import Runner
