@@ -4,11 +4,12 @@
 
 The sandbox enforces `--rate` requests per 60 s per key, as PagerDuty does;
 the client is given the same budget. At the real 960/min, 2,000 reads take
-a little over two minutes, which is the point: the bucket paces them so the
-server never answers 429. `--rate` scales both sides together (e.g. 9600
-runs ten times faster) and the output says which budget was used.
+a little over two minutes, which is the point: the limiter spends the window
+at once and then paces the rest, so the server never answers 429. `--rate`
+scales both sides together (e.g. 9600 runs ten times faster) and the output
+says which budget was used.
 
-A control run on a fresh sandbox sends the same burst with the bucket
+A control run on a fresh sandbox sends the same burst with the limiter
 effectively off and no retries, to show what the budget does to a naive
 client.
 """
@@ -53,7 +54,7 @@ async def _burst(base_url: str, reads: int, rate: float, max_retries: int) -> di
             "seen_429": pd.counter.rate_limited,
             "failed_429": failures,
             "wall_s": wall,
-            "bucket_capacity": pd.limiter.capacity,
+            "waited_s": getattr(pd.limiter, "waited_s", 0.0),
         }
 
 
@@ -76,13 +77,13 @@ def report(r: dict) -> str:
         f"burst: {p['reads']} concurrent reads, budget {r['rate']}/min on both sandbox and client",
         f"  requests {p['requests']}, 429 answered by the server {p['seen_429']}, "
         f"429 surfaced to the caller {p['failed_429']}",
-        f"  wall {p['wall_s']:.1f} s (bucket: {p['bucket_capacity']:.0f} at once, "
-        f"then {r['rate'] - p['bucket_capacity']:.0f}/min, so no 60 s window exceeds {r['rate']})",
+        f"  wall {p['wall_s']:.1f} s (window limiter: {r['rate']} at once, then one as each "
+        f"leaves its 60 s window, so no 60 s span exceeds {r['rate']})",
     ]
     if "naive" in r:
         n = r["naive"]
         lines.append(
-            f"  control (no bucket, no retries): {n['failed_429']} of {n['reads']} reads failed with 429 "
+            f"  control (no limiter, no retries): {n['failed_429']} of {n['reads']} reads failed with 429 "
             f"in {n['wall_s']:.1f} s"
         )
     if r["rate"] != 960:

@@ -24,7 +24,7 @@ from agent.pagerduty.errors import (
     TransportError,
     Unauthorized,
 )
-from agent.pagerduty.ratelimit import TokenBucket
+from agent.pagerduty.ratelimit import RequestLimiter, WindowLimiter
 
 __all__ = [
     "AccountExpired",
@@ -37,10 +37,11 @@ __all__ = [
     "PagerDutyError",
     "RateLimited",
     "RequestCounter",
+    "RequestLimiter",
     "SANDBOX_TOKEN",
     "ServerError",
-    "TokenBucket",
     "TransportError",
     "Unauthorized",
+    "WindowLimiter",
     "connect",
 ]

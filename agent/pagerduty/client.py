@@ -2,7 +2,7 @@
 
 Three layers, as in PagerDuty's own client:
 
-1. transport (`request`): headers, the token bucket, the retry loop, typed errors;
+1. transport (`request`): headers, the rate limiter, the retry loop, typed errors;
 2. REST (`iter_all`, `list_all`): complete lists, see `pagination.py`;
 3. endpoints (`list_incidents`, `create_incident`, ...): bodies built from
    reference objects, answers parsed into the models of `models.py`.
@@ -54,7 +54,7 @@ from agent.pagerduty.models import (
     User,
 )
 from agent.pagerduty.pagination import Paginator, TimeLike, format_time
-from agent.pagerduty.ratelimit import TokenBucket
+from agent.pagerduty.ratelimit import RequestLimiter, WindowLimiter
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -92,6 +92,7 @@ class PagerDutyClient:
         rate_per_minute: float = 960,
         sleep: Sleep = asyncio.sleep,
         page_concurrency: int | None = None,
+        limiter: RequestLimiter | None = None,
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 8.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -107,12 +108,12 @@ class PagerDutyClient:
         self.backoff_cap_s = backoff_cap_s
         self._sleep = sleep
         self._rng = random.Random()
-        self.limiter = TokenBucket(rate_per_minute)
+        # The budget PagerDuty enforces (a window); a shared limiter can be handed in.
+        self.limiter: RequestLimiter = limiter or WindowLimiter(rate_per_minute)
         self.counter = RequestCounter()
-        # As many pages in flight as the bucket lets through at once (more would only
-        # queue), and never more than a modest pool: httpcore's pool scans every
-        # connection per request, so hundreds of sockets cost more than they bring.
-        concurrency = page_concurrency or max(1, min(int(self.limiter.capacity), MAX_CONCURRENCY))
+        # A modest pool: the window admits hundreds at once, but httpcore's pool scans
+        # every connection per request, so hundreds of sockets cost more than they bring.
+        concurrency = page_concurrency or MAX_CONCURRENCY
         self.paginator = Paginator(self._get, concurrency=concurrency, now=now)
         if isinstance(verify, str):  # a CA bundle path, e.g. the TLS sandbox's certificate
             verify = ssl.create_default_context(cafile=verify)

@@ -1,74 +1,108 @@
-"""A client-side token bucket so a burst never meets PagerDuty's 429 at all.
+"""PagerDuty's request budget, spent the way PagerDuty counts it: `rate` in any 60 s.
 
-PagerDuty allows `rate_per_minute` requests per key in any minute. A bucket
-of capacity C refilled at r per second admits at most C + 60·r requests in
-any 60 s span, so the refill is set to (rate − C)/60: the first C requests
-go at once (a page burst, a catalog load), the steady state runs a few
-percent under the budget, and no 60 s window ever sees more than `rate`.
+The budget is a window, not a trickle: a client may send all 960 requests of
+a minute at once, and then nothing more until the first of them is 60 s old.
+`WindowLimiter` keeps the send times of the last window (a sliding log) and
+lets a request go at once while the window has room; when it is full, the
+request is given the moment the oldest one leaves it, so a long burst is
+paced at exactly the rate and no 60 s span ever holds more than `rate`.
 
-One bucket per client, per process. Several processes sharing one key need
-a shared limiter (Redis, see DESIGN.md); the 429 handling in the client is
-the backstop for that.
+Send times are taken when the request is admitted, a little before it
+reaches PagerDuty; `margin_s` is added to the window so that a request
+which took longer to arrive than a later one cannot land in the server's
+window twice. It costs `margin_s` of idle budget per minute, at most.
+
+`RequestLimiter` is the seam the client calls (`await acquire()` before each
+attempt). This implementation is one process's view; a Redis-shared one
+(a sorted set per key, the same arithmetic in one script) can implement the
+same protocol so several workers share one budget. The client's handling of
+429 (`ratelimit-reset`) stays the backstop for anything sharing the key
+outside the limiter.
+
+Hand-written rather than a library: aiolimiter and limits' moving window
+either refill as a leaky bucket (which is what throttled bursts before) or
+have no awaitable, fair-ordered acquire; this is thirty lines of arithmetic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
 
-__all__ = ["TokenBucket"]
+__all__ = ["RequestLimiter", "WindowLimiter"]
 
-# Seconds of budget the bucket may spend at once: 2 s at 960/min is 32 requests,
-# enough for a whole paged list in one concurrent round, 3 % of the minute.
-DEFAULT_BURST_SECONDS = 2.0
+WINDOW_S = 60.0
+DEFAULT_MARGIN_S = 1.0
 
 
-class TokenBucket:
-    """Async token bucket; `await acquire()` before each request."""
+@runtime_checkable
+class RequestLimiter(Protocol):
+    """What the client needs of a limiter: wait until one more request fits the budget."""
+
+    rate_per_minute: float
+
+    async def acquire(self) -> None:
+        """Return when one more request may be sent now; it counts from this moment."""
+        ...
+
+
+class WindowLimiter:
+    """At most `rate_per_minute` admissions in any `window_s` (+ `margin_s`) seconds."""
 
     def __init__(
         self,
         rate_per_minute: float,
         *,
-        capacity: float | None = None,
+        window_s: float = WINDOW_S,
+        margin_s: float = DEFAULT_MARGIN_S,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if rate_per_minute <= 0:
-            raise ValueError("rate_per_minute must be positive")
-        if capacity is None:
-            capacity = max(1.0, rate_per_minute / 60.0 * DEFAULT_BURST_SECONDS)
-        capacity = min(capacity, rate_per_minute / 2)
+        if rate_per_minute < 1:
+            raise ValueError("rate_per_minute must be at least 1")
         self.rate_per_minute = float(rate_per_minute)
-        self.capacity = max(1.0, float(capacity))
-        # What refills per second after the initial burst, so burst + refill ≤ rate per minute.
-        self.refill_per_s = max(rate_per_minute - self.capacity, 1.0) / 60.0
+        self.limit = int(rate_per_minute * window_s / WINDOW_S)
+        self.span_s = window_s + margin_s
         self._clock = clock
-        self._tokens = self.capacity
-        self._updated = clock()
+        self._sleep = sleep
+        # Admission times, oldest first; times in the future are reservations of waiters.
+        self._log: deque[float] = deque()
         self.waited_s = 0.0
+        """Total seconds callers were held back (for benchmarks and reports)."""
 
     def __repr__(self) -> str:
         return (
-            f"TokenBucket(rate_per_minute={self.rate_per_minute:g}, capacity={self.capacity:g}, "
-            f"tokens={self._tokens:.2f})"
+            f"WindowLimiter(rate_per_minute={self.rate_per_minute:g}, "
+            f"in_window={len(self._log)}/{self.limit})"
         )
 
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.refill_per_s)
-        self._updated = now
-
     def reserve(self) -> float:
-        """Take one token now (the balance may go negative); seconds to wait before using it."""
-        self._refill()
-        self._tokens -= 1.0
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.refill_per_s
+        """Book the next admission; seconds from now until it is due (0 = go now).
+
+        Bookings are handed out in call order (no await between reading and
+        writing the log), so concurrent callers queue fairly.
+        """
+        now = self._clock()
+        log = self._log
+        while log and log[0] <= now - self.span_s:
+            log.popleft()
+        # While a booking lies in the future the log holds more than `limit` entries,
+        # so "room in the window" implies every entry is in the past: `now` keeps order.
+        at = now if len(log) < self.limit else max(now, log[-self.limit] + self.span_s)
+        log.append(at)
+        return at - now
 
     async def acquire(self) -> None:
-        # Reservations are taken in call order without a lock (no await between read
-        # and write), so concurrent callers queue fairly and wake at their own time.
         delay = self.reserve()
         if delay > 0:
             self.waited_s += delay
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
+
+    @property
+    def in_window(self) -> int:
+        """Admissions (and bookings) the current window holds."""
+        now = self._clock()
+        return sum(1 for t in self._log if t > now - self.span_s)
