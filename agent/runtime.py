@@ -18,9 +18,9 @@ from langgraph.runtime import Runtime
 
 from agent.approvals.store import ApprovalStore
 from agent.config import Settings, get_settings
-from agent.pagerduty.catalog import CatalogCache
+from agent.pagerduty.catalog import CatalogCache, account_key
 from agent.pagerduty.client import PagerDutyClient
-from agent.pagerduty.embedded import connect
+from agent.pagerduty.embedded import SANDBOX_TOKEN, connect, sandbox_persist_path
 
 
 @dataclass
@@ -54,11 +54,30 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             yield Services(
                 settings=settings,
                 pd=pd,
-                catalog=CatalogCache(pd, ttl_s=settings.catalog_ttl_s),
+                catalog=catalog_cache(settings, pd),
                 store=store,
             )
         finally:
             store.close()
+
+
+def catalog_cache(settings: Settings, pd: PagerDutyClient) -> CatalogCache:
+    """The catalog cache, kept on disk beside the checkpoint so a fresh process starts warm.
+
+    The account is the API's URL and the token's hash; the embedded sandbox
+    listens on a new port each run, so its account is the state file it keeps.
+    """
+    checkpoint = settings.incident_agent_checkpoint
+    if settings.pagerduty_api_url:
+        account = account_key(settings.pagerduty_api_url, settings.pagerduty_api_token)
+    else:
+        account = account_key(f"embedded:{sandbox_persist_path(settings).resolve()}", SANDBOX_TOKEN)
+    return CatalogCache(
+        pd,
+        ttl_s=settings.catalog_ttl_s,
+        path=checkpoint.with_name(f"{checkpoint.stem}.catalog.json"),
+        account=account,
+    )
 
 
 _default: Services | None = None

@@ -1,10 +1,12 @@
-"""The catalog cache: one concurrent load, free warm hits, stale-while-revalidate."""
+"""The catalog cache: one concurrent load, free warm hits, stale-while-revalidate, kept on disk."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from agent.pagerduty import CatalogCache, PagerDutyClient
+from agent.pagerduty.catalog import account_key
 from agent.pagerduty.sandbox import Clock, Faults, running_sandbox
 from tests.client.conftest import TOKEN, InFlight, RecordingSleep
 from tests.conftest import SANDBOX_NOW
@@ -82,3 +84,71 @@ async def test_invalidate_forces_a_load(sandbox):
         cache.invalidate()
         await cache.get()
         assert pd.counter.total == 12
+
+
+# ------------------------------------------------------------------ kept on disk
+
+
+async def test_a_fresh_process_reads_the_catalog_from_disk_without_a_request(sandbox, tmp_path):
+    path = tmp_path / "state.catalog.json"
+    account = account_key(sandbox.base_url, TOKEN)
+    async with PagerDutyClient(sandbox.base_url, TOKEN) as pd:
+        first = await CatalogCache(pd, ttl_s=300, path=path, account=account).get()
+        assert pd.counter.total == 6
+    text = path.read_text()
+    assert TOKEN not in text  # the account is a hash, never the token
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+    async with PagerDutyClient(sandbox.base_url, TOKEN) as pd:  # the next process
+        warm = await CatalogCache(pd, ttl_s=300, path=path, account=account).get()
+        assert pd.counter.total == 0
+    assert [s.id for s in warm.services] == [s.id for s in first.services]
+    assert warm.user_by_email(first.users[0].email) == first.users[0]
+
+
+async def test_the_file_is_not_used_by_another_account_nor_past_its_ttl(sandbox, tmp_path):
+    path = tmp_path / "state.catalog.json"
+    async with PagerDutyClient(sandbox.base_url, TOKEN) as pd:
+        await CatalogCache(pd, ttl_s=300, path=path, account=account_key(sandbox.base_url, TOKEN)).get()
+    other = account_key(sandbox.base_url, "another-token-1234")
+    assert other != account_key(sandbox.base_url, TOKEN)
+    async with PagerDutyClient(sandbox.base_url, TOKEN) as pd:
+        await CatalogCache(pd, ttl_s=300, path=path, account=other).get()
+        assert pd.counter.total == 6  # not this account's copy: fetched (and now the file is ours)
+    data = json.loads(path.read_text())
+    data["fetched_at"] -= 301
+    path.write_text(json.dumps(data))
+    async with PagerDutyClient(sandbox.base_url, TOKEN) as pd:
+        await CatalogCache(pd, ttl_s=300, path=path, account=other).get()
+        assert pd.counter.total == 6  # past the TTL: fetched
+
+
+async def test_an_id_not_found_fetches_a_fresh_copy(sandbox, tmp_path):
+    path = tmp_path / "state.catalog.json"
+    account = account_key(sandbox.base_url, TOKEN)
+    async with PagerDutyClient(sandbox.base_url, TOKEN) as pd:
+        await CatalogCache(pd, ttl_s=300, path=path, account=account).get()
+    added = sandbox.state.add_service("Payments Ledger")  # a write the copy on disk missed
+
+    async with PagerDutyClient(sandbox.base_url, TOKEN) as pd:
+        cache = CatalogCache(pd, ttl_s=300, path=path, account=account, miss_refresh_s=0)
+        stale = await cache.get()
+        assert pd.counter.total == 0
+        assert stale.service(added["id"]) is None  # a miss ...
+        assert not path.exists()  # ... which no other process should trust either
+        fresh = await cache.get()  # ... so the next get() fetches
+        assert pd.counter.total == 6
+        assert fresh.service(added["id"]) is not None
+        assert await cache.get() is fresh and pd.counter.total == 6
+    assert path.exists()
+
+
+async def test_a_miss_in_a_young_copy_does_not_refetch(sandbox, tmp_path):
+    clock = FakeClock()
+    async with PagerDutyClient(sandbox.base_url, TOKEN) as pd:
+        cache = CatalogCache(pd, ttl_s=300, miss_refresh_s=10, clock=clock)
+        catalog = await cache.get()
+        assert catalog.service("PNOSUCH") is None
+        assert await cache.get() is catalog and pd.counter.total == 6  # a typo cannot storm the API
+        clock.now += 10
+        assert await cache.get() is not catalog and pd.counter.total == 12
