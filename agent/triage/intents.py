@@ -88,7 +88,8 @@ _PATTERNS: list[tuple[Intent, re.Pattern[str], bool]] = [
     (
         Intent.override,
         re.compile(
-            r"\b(?:swap|replace|cover|covers|covering|override|take\s+over|takes\s+over|drop|remove|put|switch)\b.{0,80}\b(?:rotation|shift|schedule|on[\s-]?call|pager)\b|\b(?:rotation|shift|schedule|on[\s-]?call)\b.{0,40}\b(?:swap|override|cover)\b",
+            r"\b(?:swap|replace|cover|covers|covering|override|take\s+over|takes\s+over|drop|remove|put|switch)\b.{0,80}\b(?:rotation|shift|schedule|on[\s-]?call|pager)\b|\b(?:rotation|shift|schedule|on[\s-]?call)\b.{0,40}\b(?:swap|override|cover)\b"
+            r"|\b(?:take|takes|taking|grab|grabs)\s+[A-Z]\w*'s\s+(?:[\w-]+\s+){0,3}(?:shift|rotation|on[\s-]?call|pager)\b",
             re.I,
         ),
         False,
@@ -249,7 +250,7 @@ _POLICY = re.compile(
 
 
 def find_policy_words(text: str) -> str | None:
-    """"the Infrastructure escalation policy" -> "Infrastructure escalation policy"."""
+    """ "the Infrastructure escalation policy" -> "Infrastructure escalation policy"."""
     m = _POLICY.search(text)
     if not m:
         return None
@@ -268,16 +269,23 @@ def _role_patterns(name: str) -> tuple[list[str], list[str]]:
         rf"\b(?:hand|give|pass)\b[^.;]{{0,40}}?\bto\s+{n}\b",
         rf"\b{n}(?:'ll|\s+will|\s+can|\s+is\s+going\s+to|\s+to|\s+should)?\s+"
         r"(?:covers?|covering|takes?\s+over|taking\s+over|steps?\s+in|fills?\s+in|replaces?|is\s+covering)\b",
+        # "Arjun (can) take Susan's shift": the taker covers.
+        rf"\b{n}\s+(?:can\s+|could\s+|will\s+|to\s+)?(?:take|takes|taking|grab|grabs)\s+[A-Z]\w*'s\b",
     ]
     leaving = [
+        rf"\b{n}'s\s+(?:[\w-]+\s+){{0,4}}(?:shift|rotation|on[\s-]?call|pager|slot)\b",
         rf"\b(?:instead\s+of|in\s+place\s+of|covers?\s+for|covering\s+for|takes?\s+over\s+from"
         rf"|relieves?|replac(?:e|es|ing))\s+{n}\b",
         rf"\b{n}(?:'s)?\s+(?:is\s+(?:unwell|sick|ill|out|off|away|leaving|unavailable)|has\b|can'?t|cannot"
         r"|needs\s+to\s+(?:drop|leave|be\s+off|go)|drops?\b|leaves\b|is\s+dropping)",
     ]
     if name == "me":
-        covering.append(r"\bI(?:'ll|\s+will|\s+can|'m\s+going\s+to)?\s+(?:cover|take\s+over|step\s+in)\b")
-        leaving.append(r"\bI(?:'m|\s+am)\s+(?:unwell|sick|ill|out|off|away)\b|\bI\s+(?:can'?t|cannot|need\s+to\s+drop)\b")
+        covering.append(
+            r"\bI(?:'ll|\s+will|\s+can|'m\s+going\s+to)?\s+(?:cover|take\s+over|step\s+in)\b"
+        )
+        leaving.append(
+            r"\bI(?:'m|\s+am)\s+(?:unwell|sick|ill|out|off|away)\b|\bI\s+(?:can'?t|cannot|need\s+to\s+drop)\b"
+        )
     return covering, leaving
 
 
@@ -356,7 +364,43 @@ def detect(text: str, catalog: Catalog) -> Extracted:
         )
         _fill(out, text, m, catalog)
         return out
+    if shape := _override_shape(text, catalog):
+        return shape
     return Extracted(None, incident_ref=ref)
+
+
+_SWAP_WORDS = re.compile(
+    r"\b(?:swap|switch|trade|exchange|replace|cover|covers|covering|sub|subs|stand\s+in|stands\s+in"
+    r"|fill\s+in|fills\s+in|take|takes|instead\s+of|in\s+place\s+of|for)\b",
+    re.I,
+)
+
+
+def _override_shape(text: str, catalog: Catalog) -> Extracted | None:
+    """A schedule change known by its shape, not its vocabulary: one person
+    for another, on a named schedule (or a team's), over a time window.
+
+    "swap Elena for Marco on Core Backend Primary until 9 AM tomorrow" has
+    no word like "schedule", but two people, a schedule the account has and
+    a window; that is an override. Without all three it stays an alert."""
+    schedule = find_schedule_words(text, catalog)
+    if schedule is None or find_time_words(text) is None:
+        return None
+    people = find_people(text, catalog)
+    if len(dict.fromkeys(people)) < 2 or not _SWAP_WORDS.search(text):
+        return None
+    out = Extracted(
+        Intent.override,
+        reasons=[
+            f"intent override: two people ({', '.join(dict.fromkeys(people))}), schedule "
+            f"'{schedule}' and a time window"
+        ],
+    )
+    out.people = people
+    out.schedule_words = schedule
+    out.time_words = find_time_words(text)
+    out.leaving, out.covering = override_roles(text, people)
+    return out
 
 
 def _fill(out: Extracted, text: str, m: re.Match[str], catalog: Catalog) -> None:

@@ -67,4 +67,7 @@ class TriageResult(BaseModel):
     """Override: the person words of who takes it."""
     policy_words: str | None = None
     """An escalation policy as the words named it (reassign, add responder)."""
+    all_services: bool = False
+    """who_is_on_call naming no service, schedule or person: answer for every
+    service (grouped by escalation policy), never ask which one."""
     source: Literal["rules", "llm"] = "rules"

@@ -8,18 +8,19 @@ failure of any kind falls back to rules with the reason shown.
 from __future__ import annotations
 
 import logging
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from agent.config import Settings
 from agent.llm import llm_configured
 from agent.pagerduty.catalog import Catalog
-from agent.triage.llm import triage_llm
 from agent.triage.models import Intent, TriageResult
 from agent.triage.rules import looks_hostile, triage_rules
 from agent.triage.scoring import FLOOR, rank_services
 from agent.triage.text import validate_input
 from agent.triage.verify import verify
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ async def triage(
     if looks_hostile(text):
         rules.reasons.append("the model was not consulted: the text tries to instruct the agent")
         return verify(rules, catalog, text)
+    from agent.triage.llm import triage_llm  # LangChain loads only when a model is used
+
     try:
         result = await triage_llm(text, catalog, settings, model)
     except Exception as exc:  # any model failure: rules still answer

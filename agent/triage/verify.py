@@ -54,8 +54,16 @@ def verify(result: TriageResult, catalog: Catalog, text: str) -> TriageResult:
 
     r.title = make_title(r.title or text)[:MAX_TITLE_CHARS] or make_title(text)
     r.details = make_details(text)
-    for name in ("service_words", "schedule_words", "time_words", "message", "incident_ref",
-                 "leaving", "covering", "policy_words"):
+    for name in (
+        "service_words",
+        "schedule_words",
+        "time_words",
+        "message",
+        "incident_ref",
+        "leaving",
+        "covering",
+        "policy_words",
+    ):
         value = getattr(r, name)
         if value is not None:
             value = sanitise(value).strip()

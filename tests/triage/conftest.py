@@ -12,7 +12,13 @@ from agent.config import Settings
 from agent.pagerduty.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parents[2]
-DEV_ACCOUNT = ROOT / "agent" / "data" / "demo-account.json"
+SHARED_ACCOUNT = Path("/work/shared/eval/dev-account.json")
+# The dev snapshot the cases were written for (a copy travels with the tests,
+# so a changed demo account does not change what these cases mean).
+DEV_ACCOUNT = (
+    SHARED_ACCOUNT if SHARED_ACCOUNT.exists() else Path(__file__).with_name("dev-account.json")
+)
+WORDS_CASES = Path(__file__).with_name("dev-words.jsonl")
 SHARED_CASES = Path("/work/shared/eval/dev-triage.jsonl")
 DEV_CASES = SHARED_CASES if SHARED_CASES.exists() else Path(__file__).with_name("dev-triage.jsonl")
 
