@@ -102,7 +102,9 @@ def test_flat_references_refused(api):
     assert error(r)[:2] == (400, 2001) and "PNOPE01" in error(r)[2]
     r = api.post("/incidents", json=new_incident(priority={"id": "PNOPE", "type": "priority_reference"}))
     assert error(r)[:2] == (400, 2001)
-    assert api.get("/incidents/1201").status_code == 404  # by id only, as PagerDuty does
+    # "Accepts either an incident id, or an incident number" (the spec's GET /incidents/{id})
+    assert api.get("/incidents/1201").json()["incident"]["id"] == "PINCD01"
+    assert api.get("/incidents/987654").status_code == 404
 
 
 def test_duplicate_open_incident_key(api):

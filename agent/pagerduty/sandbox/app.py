@@ -1,29 +1,41 @@
 """The HTTP face of the sandbox: thin Starlette routes over SandboxState.
 
-Each API request passes, in order: injected faults (latency, 5xx, 429
+Every request body is capped first (agent.bodylimit: 413 before reading).
+Each API request then passes, in order: injected faults (latency, 5xx, 429
 storms), authentication (`Token token=` or `Bearer`), the Accept version
-check, the per-token rate limit; then the route decodes the query or body,
-calls one state operation and encodes the answer in PagerDuty's wrapper keys.
-SandboxError becomes PagerDuty's `{"error": {...}}` body. Routes under
-/_sandbox/ (state dump, clock, faults) skip all of that: they are for tests.
+check, the per-token rate limit, the query check against the spec's
+parameters (params.py); then the route decodes the body, calls one state
+operation and encodes the answer in PagerDuty's wrapper keys, with every
+`self` pointing at this server. SandboxError becomes PagerDuty's
+`{"error": {...}}` body, a wrong method a 405 with `Allow`. Routes under
+/_sandbox/ (state dump, clock, faults) skip faults and rate limits but need
+a token the sandbox accepts, and can be switched off (`debug_endpoints`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from .errors import AUTHENTICATION_FAILED, INTERNAL_ERROR, SandboxError, invalid
+from agent.bodylimit import DEFAULT_MAX_BYTES, BodyLimit
+
+from . import jsonbody
+from .errors import AUTHENTICATION_FAILED, INTERNAL_ERROR, INVALID_INPUT, SandboxError, invalid
 from .faults import Faults
 from .paging import _bool, paginate
+from .params import check_query
 from .ratelimit import RateLimiter
+from .shapes import localize
 from .state import SandboxState
 from .timefmt import iso, parse_time
 
@@ -61,11 +73,7 @@ class Call:
         ctype = self.request.headers.get("content-type", "")
         if not ctype.split(";")[0].strip().lower() == "application/json":
             raise invalid("Content-Type must be application/json")
-        raw = await self.request.body()
-        try:
-            data = json.loads(raw or b"null")
-        except ValueError:
-            raise invalid("The request body is not valid JSON") from None
+        data = jsonbody.decode(await self.request.body())
         if not isinstance(data, dict):
             raise invalid("The request body must be a JSON object")
         return data
@@ -84,12 +92,12 @@ Handler = Callable[[Call], Awaitable[tuple[int, Any]]]
 
 SIMPLE_LISTS = {
     # collection: (filters read from the query)
-    "services": ("query", "team_ids"),
+    "services": ("query", "team_ids", "sort_by"),
     "users": ("query", "team_ids"),
     "teams": ("query",),
     "priorities": (),
-    "escalation_policies": ("query", "team_ids", "user_ids"),
-    "schedules": ("query",),
+    "escalation_policies": ("query", "team_ids", "user_ids", "sort_by"),
+    "schedules": ("query", "team_ids"),
 }
 SIMPLE_GETS = {"services": "service", "users": "user", "teams": "team", "escalation_policies": "escalation_policy"}
 
@@ -104,6 +112,8 @@ def list_of(collection: str) -> Handler:
         for f in ("team_ids", "user_ids"):
             if f in filters:
                 kwargs[f] = c.many(f)
+        if "sort_by" in filters:
+            kwargs["descending"] = (c.q("sort_by") or "").endswith(":desc")
         return 200, c.page(collection, c.state.list(collection, **kwargs))
 
     return handler
@@ -129,13 +139,23 @@ async def get_schedule(c: Call) -> tuple[int, Any]:
     return 200, {"schedule": c.state.schedule(c.request.path_params["id"], c.q("since"), c.q("until"))}
 
 
+async def schedule_users(c: Call) -> tuple[int, Any]:
+    return 200, {"users": c.state.schedule_users(c.request.path_params["id"], c.q("since"), c.q("until"))}
+
+
+async def team_members(c: Call) -> tuple[int, Any]:
+    return 200, c.page("members", c.state.team_members(c.request.path_params["id"]))
+
+
 async def list_overrides(c: Call) -> tuple[int, Any]:
     return 200, {"overrides": c.state.overrides(c.request.path_params["id"], c.q("since"), c.q("until"))}
 
 
 async def create_overrides(c: Call) -> tuple[int, Any]:
-    """Body `{"overrides": [...]}` (the spec) or `{"override": {...}}` (the older form); the
-    answer is always the spec's list of `{"status", "override"[, "errors"]}`, one per item."""
+    """Body `{"overrides": [...]}` (the spec) or `{"override": {...}}` (the older, deprecated form).
+
+    The answer is the documented 201 with one `{"status", "override"[, "errors"]}` per item
+    (state.create_overrides says which failures are per item and which refuse the request)."""
     data = await c.body()
     if "overrides" in data:
         items = data["overrides"]
@@ -143,18 +163,7 @@ async def create_overrides(c: Call) -> tuple[int, Any]:
         items = [data["override"]]
     else:
         raise invalid('The request body must be {"overrides": [...]}')
-    if not isinstance(items, list) or not items:
-        raise invalid("overrides must be a non-empty list")
-    out = []
-    for item in items:
-        try:
-            out.append({"status": 201, "override": c.state.create_override(c.request.path_params["id"], item)})
-        except SandboxError as e:
-            if e.status == 404:
-                raise
-            echo = item if isinstance(item, dict) else {}
-            out.append({"status": e.status, "errors": e.errors or [e.message], "override": echo})
-    return 201, out
+    return 201, c.state.create_overrides(c.request.path_params["id"], items)
 
 
 async def delete_override(c: Call) -> tuple[int, Any]:
@@ -245,6 +254,10 @@ async def log_entries(c: Call) -> tuple[int, Any]:
     return 200, c.page("log_entries", entries)
 
 
+async def get_log_entry(c: Call) -> tuple[int, Any]:
+    return 200, {"log_entry": c.state.log_entry(c.request.path_params["id"])}
+
+
 async def incident_alerts(c: Call) -> tuple[int, Any]:
     alerts = c.state.alerts(c.request.path_params["id"], statuses=c.many("statuses"), alert_key=c.q("alert_key"))
     return 200, c.page("alerts", alerts)
@@ -255,7 +268,9 @@ API_ROUTES: list[tuple[str, str, Handler]] = [
     *[("GET", f"/{col}", list_of(col)) for col in SIMPLE_LISTS],
     ("GET", "/users/me", users_me),
     *[("GET", f"/{col}/{{id}}", get_one(col, key)) for col, key in SIMPLE_GETS.items()],
+    ("GET", "/teams/{id}/members", team_members),
     ("GET", "/schedules/{id}", get_schedule),
+    ("GET", "/schedules/{id}/users", schedule_users),
     ("GET", "/schedules/{id}/overrides", list_overrides),
     ("POST", "/schedules/{id}/overrides", create_overrides),
     ("DELETE", "/schedules/{id}/overrides/{override_id}", delete_override),
@@ -271,14 +286,27 @@ API_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/incidents/{id}/log_entries", incident_log_entries),
     ("GET", "/incidents/{id}/alerts", incident_alerts),
     ("GET", "/log_entries", log_entries),
+    ("GET", "/log_entries/{id}", get_log_entry),
 ]
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 # -- the request pipeline -----------------------------------------------------------------
 
 
-def _error(e: SandboxError, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(e.body(), status_code=e.status, headers=headers)
+def _json(body: Any, status: int, headers: dict[str, str] | None = None, base: str | None = None) -> Response:
+    raw = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return Response(localize(raw, base) if base else raw, status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+def _error(e: SandboxError, headers: dict[str, str] | None = None) -> Response:
+    return _json(e.body(), e.status, headers)
+
+
+def _not_allowed(method: str, allowed: list[str]) -> Response:
+    return _error(SandboxError(405, 2001, "Method Not Allowed", [f"{method} is not supported on this path"]),
+                  {"Allow": ", ".join(allowed)})
 
 
 def _token(header: str) -> str | None:
@@ -290,6 +318,11 @@ def _token(header: str) -> str | None:
     if scheme.lower() == "bearer":
         return rest or None
     return None
+
+
+def _unauthorized() -> Response:
+    return _error(SandboxError(401, AUTHENTICATION_FAILED, "Authentication failed",
+                               ["Send 'Authorization: Token token=<API key>' with a valid key"]))
 
 
 def _accept_ok(header: str | None) -> bool:
@@ -312,8 +345,12 @@ def create_app(
     tokens: dict[str, str | None] | None = None,
     faults: Faults | None = None,
     rate_per_minute: int = 960,
+    debug_endpoints: bool = True,
+    max_body_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Starlette:
-    """The sandbox as an ASGI app. `tokens` maps token -> user email (None = account-level)."""
+    """The sandbox as an ASGI app. `tokens` maps token -> user email (None = account-level).
+
+    `debug_endpoints=False` leaves /_sandbox/* unmounted (404); otherwise they need a token."""
     tokens = dict(DEFAULT_TOKENS if tokens is None else tokens)
     faults = faults or Faults()
     limiter = RateLimiter(rate_per_minute)
@@ -335,56 +372,83 @@ def create_app(
             if fault.status is not None:
                 return _error(SandboxError(fault.status, INTERNAL_ERROR, "Internal Error (injected fault)"))
             if token is None or token not in tokens:
-                return _error(SandboxError(401, AUTHENTICATION_FAILED, "Authentication failed",
-                                           ["Send 'Authorization: Token token=<API key>' with a valid key"]))
+                return _unauthorized()
             if not _accept_ok(request.headers.get("accept")):
                 return _error(invalid("Unsupported Accept header: use application/vnd.pagerduty+json;version=2"))
             budget = limiter.take(token)
             if not budget.allowed:
                 return _error(SandboxError(429, 2020, "Rate Limit Exceeded"), budget.headers())
             try:
+                check_query(method, path, request.query_params.multi_items())
                 status, body = await handler(Call(request, state, token, tokens[token]))
             except SandboxError as e:
                 return _error(e, budget.headers())
             if status == 204:
                 return Response(status_code=204, headers=budget.headers())
-            return JSONResponse(body, status_code=status, headers=budget.headers())
+            return _json(body, status, budget.headers(), base=str(request.base_url))
 
-        return Route(path, run, methods=[method], name=route_name)
+        return run
 
     # Starlette matches the first route by path and answers 405 if the method differs,
     # so routes that share a path are merged into one endpoint dispatching on method.
     by_path: dict[str, dict[str, Callable]] = {}
     for method, path, handler in API_ROUTES:
-        by_path.setdefault(path, {})[method] = endpoint(method, path, handler).endpoint
+        by_path.setdefault(path, {})[method] = endpoint(method, path, handler)
 
     def dispatcher(methods: dict[str, Callable]):
         async def dispatch(request: Request) -> Response:
             fn = methods.get(request.method)
             if fn is None:
-                return _error(SandboxError(405, 2001, "Method Not Allowed",
-                                           [f"{request.method} is not supported on this path"]))
+                return _not_allowed(request.method, sorted(methods))
             return await fn(request)
 
         return dispatch
 
+    def debug(fn: Callable[[Request], Awaitable[Response]], methods: list[str]):
+        async def guarded(request: Request) -> Response:
+            if request.method not in methods:
+                return _not_allowed(request.method, methods)
+            if _token(request.headers.get("authorization", "")) not in tokens:
+                return _unauthorized()
+            try:
+                return await fn(request)
+            except SandboxError as e:
+                return _error(e)
+
+        return guarded
+
     routes = [
-        Route("/_sandbox/state", debug_state, methods=["GET"]),
-        Route("/_sandbox/clock", debug_clock, methods=["GET", "POST"]),
-        Route("/_sandbox/faults", debug_faults, methods=["POST"]),
         *[
-            Route(path, dispatcher(methods), methods=["GET", "POST", "PUT", "DELETE"])
+            Route(path, dispatcher(methods), methods=ALL_METHODS)
             for path, methods in by_path.items()
         ],
     ]
+    if debug_endpoints:
+        routes[:0] = [
+            Route("/_sandbox/state", debug(debug_state, ["GET"]), methods=ALL_METHODS),
+            Route("/_sandbox/clock", debug(debug_clock, ["GET", "POST"]), methods=ALL_METHODS),
+            Route("/_sandbox/faults", debug(debug_faults, ["POST"]), methods=ALL_METHODS),
+        ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return _error(SandboxError(404, 2100, "Not Found", [f"No such API path: {request.url.path}"]))
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:  # a method Starlette itself refused (one outside ALL_METHODS)
+            return _not_allowed(request.method, (exc.headers or {}).get("Allow", "").split(", "))
+        return _error(SandboxError(exc.status_code, INVALID_INPUT, str(exc.detail)))
+
     async def crashed(request: Request, exc: Exception) -> Response:
         return _error(SandboxError(500, INTERNAL_ERROR, "Internal Error", [f"{type(exc).__name__}: {exc}"]))
 
-    app = Starlette(routes=routes, exception_handlers={404: not_found, 500: crashed})
+    too_large = SandboxError(413, INVALID_INPUT, "Request Entity Too Large",
+                             [f"The request body must be at most {max_body_bytes} bytes"])
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: not_found, HTTPException: http_error, 500: crashed},
+        middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes, error_body=too_large.body())],
+    )
     app.state.sandbox = state
     app.state.faults = faults
     return app
@@ -392,42 +456,70 @@ def create_app(
 
 # -- /_sandbox/*: for tests and demos, never faulted or rate limited ---------------------------
 
+MAX_CLOCK_STEP_S = 100 * 365 * 86400  # a century; the clock must stay inside timefmt's range
+MAX_FAULT_COUNT = 100_000
+
 
 async def debug_state(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
-    return JSONResponse({"now": iso(state.now()), **state.dump()})
+    return _json({"now": iso(state.now()), **state.dump()}, 200)
+
+
+async def _debug_body(request: Request) -> dict[str, Any]:
+    data = jsonbody.decode(await request.body() or b"{}")
+    if not isinstance(data, dict):
+        raise invalid("The request body must be a JSON object")
+    return data
 
 
 async def debug_clock(request: Request) -> Response:
     """POST {"now": iso} or {"advance_s": n} moves the sandbox clock; GET reads it."""
     state: SandboxState = request.app.state.sandbox
     if request.method == "POST":
-        try:
-            data = json.loads(await request.body() or b"{}")
-            if "now" in data:
-                state.clock.set(parse_time(str(data["now"]), "now"))
-            elif "advance_s" in data:
-                state.clock.advance(float(data["advance_s"]))
-            else:
-                raise invalid('send {"now": "<iso>"} or {"advance_s": <seconds>}')
-        except SandboxError as e:
-            return _error(e)
-        except (ValueError, TypeError) as e:
-            return _error(invalid(str(e)))
-    return JSONResponse({"now": iso(state.now())})
+        data = await _debug_body(request)
+        if "now" in data:
+            if not isinstance(data["now"], str):
+                raise invalid("now must be an ISO 8601 date-time string")
+            state.clock.set(parse_time(data["now"], "now"))
+        elif "advance_s" in data:
+            step = data["advance_s"]
+            if isinstance(step, bool) or not isinstance(step, int | float) or not 0 <= step <= MAX_CLOCK_STEP_S:
+                raise invalid(f"advance_s must be a number of seconds between 0 and {MAX_CLOCK_STEP_S}")
+            state.clock.advance(float(step))
+        else:
+            raise invalid('send {"now": "<iso>"} or {"advance_s": <seconds>}')
+    return _json({"now": iso(state.now())}, 200)
+
+
+def _count(spec: dict[str, Any], field: str, low: int, high: int, default: int | None = None) -> int:
+    value = spec.get(field, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid(f"{field} must be an integer between {low} and {high}, got {value!r}")
+    return value
 
 
 async def debug_faults(request: Request) -> Response:
-    """POST {"storm_429": {"count", "reset_s"}} and/or {"burst_5xx": {"count", "status"}}."""
+    """POST {"storm_429": {"count", "reset_s"}}, {"burst_5xx": {"count", "status"}} and/or
+    {"clear": true}. Every setting is checked before any is applied: a bad request changes nothing."""
     faults: Faults = request.app.state.faults
-    try:
-        data = json.loads(await request.body() or b"{}")
-        if "storm_429" in data:
-            faults.storm_429(int(data["storm_429"]["count"]), int(data["storm_429"].get("reset_s", 1)))
-        if "burst_5xx" in data:
-            faults.burst_5xx(int(data["burst_5xx"]["count"]), int(data["burst_5xx"].get("status", 503)))
-        if data.get("clear"):
-            faults.clear()
-    except (ValueError, TypeError, KeyError) as e:
-        return _error(invalid(f"bad fault request: {e}"))
-    return JSONResponse({"ok": True})
+    data = await _debug_body(request)
+    unknown = sorted(set(data) - {"storm_429", "burst_5xx", "clear"})
+    if unknown or not data:
+        raise invalid(f"unknown fault setting(s) {unknown}; use storm_429, burst_5xx, clear")
+    plan: list[Callable[[], None]] = []
+    if data.get("clear"):
+        plan.append(faults.clear)
+    for name, extra, low, high, default in (("storm_429", "reset_s", 1, 3600, 1),
+                                            ("burst_5xx", "status", 500, 599, 503)):
+        if name not in data:
+            continue
+        spec = data[name]
+        if not isinstance(spec, dict) or set(spec) - {"count", extra}:
+            raise invalid(f'{name} must be {{"count": n, "{extra}": m}}')
+        count = _count(spec, "count", 0, MAX_FAULT_COUNT)
+        value = _count(spec, extra, low, high, default)
+        method = faults.storm_429 if name == "storm_429" else faults.burst_5xx
+        plan.append(functools.partial(method, count, value))
+    for step in plan:
+        step()
+    return _json({"ok": True}, 200)

@@ -26,7 +26,7 @@ from agent.pagerduty.models import (
 )
 
 API_URL = "https://api.pagerduty.com"
-WEB_URL = "https://sandbox.pagerduty.example"
+WEB_URL = "https://sandbox.pagerduty.example"  # only for an account whose snapshot has no links
 
 
 @dataclass(frozen=True)
@@ -151,5 +151,6 @@ def reference(collection: str, obj: dict) -> dict:
         "summary": obj.get("summary") or obj.get("name") or obj.get("title") or obj["id"],
         "self": f"{API_URL}/{collection}/{obj['id']}",
     }
-    ref["html_url"] = obj.get("html_url") or f"{WEB_URL}/{kind.web_path}/{obj['id']}"
+    # Every stored object has its html_url (shapes.complete); priorities' is null, as in the API.
+    ref["html_url"] = obj.get("html_url")
     return ref

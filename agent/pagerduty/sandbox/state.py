@@ -16,6 +16,7 @@ before the next operation.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import functools
 import os
@@ -37,7 +38,8 @@ from agent.pagerduty.models import EscalationPolicy, Override, Schedule
 from . import oncall
 from .clock import Clock
 from .errors import SandboxError, invalid, not_found
-from .kinds import API_URL, KINDS, LOAD_ORDER, WEB_URL, reference
+from .kinds import API_URL, KINDS, LOAD_ORDER, reference
+from .shapes import complete, complete_log_entry, refresh_user_teams, web_base
 from .snapshot import Snapshot, read, validate, write_atomic
 from .timefmt import iso, parse_time, to_dt
 
@@ -46,6 +48,9 @@ MAX_INCIDENT_WINDOW = relativedelta(months=6)
 DEFAULT_INCIDENT_WINDOW = timedelta(days=30)
 MAX_ONCALL_WINDOW = timedelta(days=90)
 DEFAULT_SCHEDULE_WINDOW = timedelta(weeks=2)
+# Rendering a schedule walks every rotation turn in the window; a bound keeps one request's
+# work bounded (PagerDuty documents none; a year covers every real use of the render).
+MAX_SCHEDULE_WINDOW = timedelta(days=366)
 
 # What each log entry says about itself, by type.
 LOG_SUMMARY = {
@@ -148,16 +153,20 @@ class SandboxState:
         return state
 
     def _load(self, snap: Snapshot) -> None:
+        self.web = web_base(snap)  # the account's own web address, for every html_url made here
         self._objects: dict[str, dict[str, dict[str, Any]]] = {
             c: {o["id"]: copy.deepcopy(o) for o in snap.get(c, [])}
             for c in LOAD_ORDER
             if c not in ("log_entries", "notes", "overrides", "alerts")
         }
+        self._derived_teams = complete(self._objects, self.web)
         self._log: list[dict[str, Any]] = []
         self._log_by_incident: dict[str, list[dict[str, Any]]] = {}
-        self._log_ids: set[str] = set()
+        self._log_ids: dict[str, dict[str, Any]] = {}
         for entry in snap.get("log_entries", []):
-            self._append_log(copy.deepcopy(entry))
+            entry = copy.deepcopy(entry)
+            complete_log_entry(entry, self._objects["incidents"], self.web)
+            self._append_log(entry)
         self._notes: dict[str, list[dict[str, Any]]] = {}
         for note in snap.get("notes", []):
             note = copy.deepcopy(note)
@@ -281,7 +290,7 @@ class SandboxState:
         entry["created_at"] = iso(to_dt(entry["created_at"]))
         entry["_seq"] = len(self._log)
         self._log.append(entry)
-        self._log_ids.add(entry["id"])
+        self._log_ids[entry["id"]] = entry
         inc = entry.get("incident")
         if isinstance(inc, dict):
             self._log_by_incident.setdefault(inc["id"], []).append(entry)
@@ -307,7 +316,7 @@ class SandboxState:
             "type": type_,
             "summary": summary,
             "self": f"{API_URL}/log_entries/{entry_id}?incident_id={incident['id']}",
-            "html_url": f"{WEB_URL}/incidents/{incident['id']}/log_entries/{entry_id}",
+            "html_url": f"{self.web}/incidents/{incident['id']}/log_entries/{entry_id}",
             "created_at": iso(at),
             "channel": channel or {"type": "api"},
             "service": copy.deepcopy(incident["service"]),
@@ -410,8 +419,10 @@ class SandboxState:
         query: str | None = None,
         team_ids: Iterable[str] = (),
         user_ids: Iterable[str] = (),
+        descending: bool = False,
     ) -> list[dict[str, Any]]:
-        """A collection, filtered the way its list endpoint filters (`query`, teams, users)."""
+        """A collection, filtered the way its list endpoint filters (`query`, teams, users),
+        sorted by name (`descending` for `sort_by=name:desc`)."""
         kind = KINDS[collection]
         teams, users = set(team_ids), set(user_ids)
         out = []
@@ -426,7 +437,7 @@ class SandboxState:
                 continue
             out.append(public(obj))
         if kind.query_fields:
-            out.sort(key=lambda o: str(o.get(kind.query_fields[0], "")).lower())
+            out.sort(key=lambda o: str(o.get(kind.query_fields[0], "")).lower(), reverse=descending)
         return out
 
     def _policy_users(self, policy: dict[str, Any]) -> set[str]:
@@ -455,10 +466,7 @@ class SandboxState:
         obj = public(self._obj("schedules", schedule_id))
         if since is None and until is None:
             return obj
-        start = parse_time(since, "since") if since else parse_time(until, "until") - DEFAULT_SCHEDULE_WINDOW  # type: ignore[arg-type]
-        end = parse_time(until, "until") if until else start + DEFAULT_SCHEDULE_WINDOW
-        if end < start:
-            raise invalid("until must not be before since")
+        start, end = self._schedule_window(since, until)
         sched, overrides = self._policy_inputs()[schedule_id]
 
         def entries(shifts: list[oncall.Shift]) -> list[dict[str, Any]]:
@@ -487,6 +495,40 @@ class SandboxState:
         }
         return obj
 
+    @staticmethod
+    def _schedule_window(since: str | None, until: str | None) -> tuple[datetime, datetime]:
+        """since/until of a schedule render: each defaults to two weeks from the other."""
+        start = parse_time(since, "since") if since else parse_time(until, "until") - DEFAULT_SCHEDULE_WINDOW  # type: ignore[arg-type]
+        end = parse_time(until, "until") if until else start + DEFAULT_SCHEDULE_WINDOW
+        if end < start:
+            raise invalid("until must not be before since")
+        if end - start > MAX_SCHEDULE_WINDOW:
+            raise invalid(f"The range between since and until cannot be more than {MAX_SCHEDULE_WINDOW.days} days")
+        return start, end
+
+    @_op(write=False)
+    def schedule_users(self, schedule_id: str, since: str | None = None, until: str | None = None):
+        """GET /schedules/{id}/users: the users on call in the final schedule within since/until,
+        or, with no window, every user of the schedule's layers."""
+        schedule = self._obj("schedules", schedule_id)
+        if since is None and until is None:
+            ids = [u["user"]["id"] for layer in schedule.get("schedule_layers", []) for u in layer["users"]]
+        else:
+            start, end = self._schedule_window(since, until)
+            sched, overrides = self._policy_inputs()[schedule_id]
+            ids = [s.user_id for s in oncall.render_schedule(sched, overrides, start, end)]
+        return [public(self._objects["users"][u]) for u in dict.fromkeys(ids) if u in self._objects["users"]]
+
+    @_op(write=False)
+    def team_members(self, team_id: str) -> builtins.list[dict[str, Any]]:
+        """GET /teams/{id}/members: `{"user": reference, "role"}` for each user on the team."""
+        self._obj("teams", team_id)
+        return [
+            {"user": self._ref("users", uid), "role": user.get("_team_roles", {}).get(team_id, "responder")}
+            for uid, user in self._objects["users"].items()
+            if any(t["id"] == team_id for t in user.get("teams", []))
+        ]
+
     @_op(write=False)
     def overrides(self, schedule_id: str, since: str | None, until: str | None) -> list[dict[str, Any]]:
         self._obj("schedules", schedule_id)
@@ -501,26 +543,69 @@ class SandboxState:
 
     @_op(write=True)
     def create_override(self, schedule_id: str, override: Any) -> dict[str, Any]:
-        """Add an override (start < end, an existing user) to a schedule."""
+        """Add one override (start < end, an existing user) to a schedule; raise if refused."""
+        result = self.create_overrides(schedule_id, [override])[0]
+        if result["status"] != 201:
+            raise invalid(*result["errors"])
+        return result["override"]
+
+    @_op(write=True)
+    def create_overrides(self, schedule_id: str, items: Any) -> builtins.list[dict[str, Any]]:
+        """POST /schedules/{id}/overrides: one result per item, as PagerDuty documents it.
+
+        PagerDuty's reference ("Create one or more overrides",
+        https://developer.pagerduty.com/api-reference/ operation createScheduleOverride, in
+        tests/sandbox/spec/rest-openapiv3.json) answers 201 with "a list of overrides requested
+        and a status code indicating whether they were created or rejected": each item is
+        `{"status": 201, "override": {..., "id"}}` or `{"status": 400, "errors": [...],
+        "override": {...}}`, the rejected override shown as PagerDuty read it (times in UTC,
+        the user as a reference, no id), never echoed raw. The official client's docs show the
+        same mixed answer (`{'status': 400, 'errors': ['Override must end after its start'], ...}`).
+        So a batch whose every item is rejected is still a 201 listing each rejection. A body
+        that does not match the request schema (not a list, an item without start, end or a
+        user reference, a timestamp that is not one) is refused whole: 400, nothing created.
+        """
         self._obj("schedules", schedule_id)
-        if not isinstance(override, dict):
-            raise invalid("override must be an object with start, end and user")
-        missing = [f for f in ("start", "end", "user") if f not in override]
-        if missing:
-            raise invalid(f"override is missing {', '.join(missing)}")
-        start = parse_time(str(override["start"]), "start")
-        end = parse_time(str(override["end"]), "end")
-        if end <= start:
-            raise invalid("override end must be after its start")
-        user_id = self._resolve_ref(override["user"], "users", "user")
-        obj = {
-            "id": self._new_id("overrides", "Q", 14),
-            "start": iso(start),
-            "end": iso(end),
-            "user": self._ref("users", user_id),
-        }
-        self._overrides.setdefault(schedule_id, []).append(obj)
-        return public(obj)
+        if not isinstance(items, list) or not items:
+            raise invalid("overrides must be a non-empty list")
+        if len(items) > 100:
+            raise invalid("At most 100 overrides can be created at once")
+        parsed = []
+        for i, item in enumerate(items):
+            where = f"overrides[{i}]"
+            if not isinstance(item, dict):
+                raise invalid(f"{where} must be an object with start, end and user")
+            missing = [f for f in ("start", "end", "user") if f not in item]
+            if missing:
+                raise invalid(f"{where} is missing {', '.join(missing)}")
+            if not isinstance(item["start"], str) or not isinstance(item["end"], str):
+                raise invalid(f"{where}.start and .end must be ISO 8601 date-time strings")
+            user = item["user"]
+            if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+                raise invalid(f'{where}.user must be a reference like {{"id": "...", "type": "user_reference"}}')
+            parsed.append((parse_time(item["start"], f"{where}.start"), parse_time(item["end"], f"{where}.end"),
+                           user))
+        out = []
+        for start, end, user in parsed:
+            uid = user["id"]
+            known = uid in self._objects["users"] and user.get("type") in ("user_reference", "user")
+            shown = {
+                "start": iso(start), "end": iso(end),
+                "user": self._ref("users", uid) if known else {"id": uid, "type": "user_reference"},
+            }
+            errors = []
+            if end <= start:
+                errors.append("Override must end after its start")
+            if not known:
+                errors.append(f"User {uid} not found" if user.get("type") in ("user_reference", "user", None)
+                              else f"user.type must be 'user_reference', got {user.get('type')!r}")
+            if errors:
+                out.append({"status": 400, "errors": errors, "override": shown})
+                continue
+            obj = {"id": self._new_id("overrides", "Q", 14), **shown}
+            self._overrides.setdefault(schedule_id, []).append(obj)
+            out.append({"status": 201, "override": public(obj)})
+        return out
 
     @_op(write=True)
     def delete_override(self, schedule_id: str, override_id: str) -> None:
@@ -769,7 +854,7 @@ class SandboxState:
             "type": "incident",
             "summary": f"[#{number}] {title}",
             "self": f"{API_URL}/incidents/{iid}",
-            "html_url": f"{WEB_URL}/incidents/{iid}",
+            "html_url": f"{self.web}/incidents/{iid}",
             "incident_number": number,
             "title": title,
             "description": title,
@@ -860,7 +945,12 @@ class SandboxState:
 
     @_op(write=False)
     def get_incident(self, incident_id: str) -> dict[str, Any]:
-        """GET /incidents/{id}: by id only (PagerDuty does not look incidents up by number here)."""
+        """GET /incidents/{id}: "Accepts either an incident id, or an incident number" (the spec)."""
+        if incident_id not in self._objects["incidents"] and incident_id.isdecimal():
+            number = int(incident_id)
+            found = next((i for i in self._objects["incidents"].values() if i.get("incident_number") == number), None)
+            if found is not None:
+                return public(found)
         return public(self._obj("incidents", incident_id))
 
     @_op(write=True)
@@ -933,10 +1023,30 @@ class SandboxState:
             )
             for r in refs:
                 self._notify(inc, r, now)
+        if (assignees or policy_id or level is not None) and inc["status"] == "acknowledged":
+            self._unacknowledge_on_reassign(inc, now, agent)
         if status is not None:
             self._set_status(inc, status, now, actor=actor, resolution=changes.get("resolution"))
         inc["updated_at"] = iso(now)
         return public(inc)
+
+    @staticmethod
+    def _unacknowledge_on_reassign(inc: dict[str, Any], now: datetime, agent: dict[str, Any]) -> None:
+        """A reassigned incident waits for its new assignees to acknowledge it.
+
+        PagerDuty's "Reassign Incidents" (https://support.pagerduty.com/docs/reassigning-and-delegating-incidents):
+        reassigning to an escalation level or policy means "the escalation policy will continue
+        to cycle through escalation rules until a user acknowledges the incident", and to a user
+        that "only the selected user will be notified" and others are not "if the selected user
+        does not acknowledge the incident": the reassigned incident is triggered again, its old
+        acknowledgements gone. The log has what PagerDuty writes for a reassignment, already
+        written by the caller: the assign (or escalate) entry naming the new assignees and a
+        notify entry for each; the status change itself has no entry of its own. An explicit
+        `status` in the same request is applied after this, so it still wins."""
+        inc["status"] = "triggered"
+        inc["acknowledgements"] = []
+        inc["last_status_change_at"] = iso(now)
+        inc["last_status_change_by"] = agent
 
     @_op(write=True)
     def update_incidents(self, items: Any, from_email: str | None) -> list[dict[str, Any]]:
@@ -1095,6 +1205,14 @@ class SandboxState:
         # copy of 10,000+ entries for every page served would dominate the request time.
         return [{k: v for k, v in e.items() if k != "_seq"} for e in out]
 
+    @_op(write=False)
+    def log_entry(self, entry_id: str) -> dict[str, Any]:
+        """GET /log_entries/{id}."""
+        entry = self._log_ids.get(entry_id)
+        if entry is None:
+            raise not_found(f"Log entry {entry_id} not found")
+        return public(entry)
+
     # -- requests bookkeeping (for tests) -----------------------------------------------------
 
     def count_request(self, token: str | None, route: str) -> None:
@@ -1124,13 +1242,17 @@ class SandboxState:
         if name is not None:
             obj.setdefault("summary", name)
         obj.setdefault("self", f"{API_URL}/{collection}/{obj['id']}")
-        obj.setdefault("html_url", f"{WEB_URL}/{KINDS[collection].web_path}/{obj['id']}")
+        obj.setdefault("html_url", f"{self.web}/{KINDS[collection].web_path}/{obj['id']}")
         if obj["id"] in self._objects[collection]:
             raise ValueError(f"{collection} already has id {obj['id']!r}")
         snap = {c: list(objs.values()) for c, objs in self._objects.items()}
         snap[collection] = [*snap[collection], obj]
         validate(snap, f"add({collection!r})")  # raises SnapshotError naming the problem
+        if collection == "users" and "teams" not in obj:
+            self._derived_teams.add(obj["id"])
         self._objects[collection][obj["id"]] = obj
+        complete(self._objects, self.web)  # fills only what is missing: the new object's shape
+        refresh_user_teams(self._objects, self._derived_teams)
         return public(obj)
 
     def add_user(self, name: str | None = None, email: str | None = None, **fields: Any) -> dict[str, Any]:
