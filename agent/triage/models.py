@@ -67,6 +67,9 @@ class TriageResult(BaseModel):
     """Override: the person words of who takes it."""
     policy_words: str | None = None
     """An escalation policy as the words named it (reassign, add responder)."""
+    kind: str | None = None
+    """Why a not_incident is one: review_request, announcement, question, office,
+    instructions (to the agent), recovery, or no_evidence (no service, no failure)."""
     all_services: bool = False
     """who_is_on_call naming no service, schedule or person: answer for every
     service (grouped by escalation policy), never ask which one."""

@@ -253,7 +253,7 @@ def _alert(
     """Plain text with no request verb: an alert to page, or nothing at all."""
     if _RECOVERY.search(text):
         reasons.append("a recovery notice: nothing to page")
-        return TriageResult(intent=Intent.not_incident, reasons=reasons, **base)
+        return TriageResult(intent=Intent.not_incident, kind="recovery", reasons=reasons, **base)
     text, instruction = _hostile_cut(text)
     if instruction is not None:
         reasons.append(
@@ -261,10 +261,12 @@ def _alert(
         )
         if not text:
             reasons.append("not an incident: the message is instructions to the agent")
-            return TriageResult(intent=Intent.not_incident, reasons=reasons, **base)
+            return TriageResult(
+                intent=Intent.not_incident, kind="instructions", reasons=reasons, **base
+            )
     if kind := not_incident_kind(text):
         reasons.append(kind.reason())
-        return TriageResult(intent=Intent.not_incident, reasons=reasons, **base)
+        return TriageResult(intent=Intent.not_incident, kind=kind.name, reasons=reasons, **base)
     symptom = _symptom(text)
     service_id, service_words, candidates, more = pick_service(
         symptom.group("subject") if symptom and len(text) < 120 else text, catalog, alert=alert
@@ -278,7 +280,9 @@ def _alert(
         reasons.append(
             f"not an incident: it reads as office chatter ('{office.group(0)}') and names no service"
         )
-        return TriageResult(intent=Intent.not_incident, candidates=[], reasons=reasons, **base)
+        return TriageResult(
+            intent=Intent.not_incident, kind="office", candidates=[], reasons=reasons, **base
+        )
     if signal is None and not severity.explicit and sent is None:
         if symptom:
             signal = f"a symptom report: '{symptom.group(0).strip()}'"
@@ -289,7 +293,11 @@ def _alert(
                 "not an incident: no service of the account is named and nothing describes a failure"
             )
             return TriageResult(
-                intent=Intent.not_incident, candidates=candidates, reasons=reasons, **base
+                intent=Intent.not_incident,
+                kind="no_evidence",
+                candidates=candidates,
+                reasons=reasons,
+                **base,
             )
     reasons.append("intent page: an alert" + (f" ('{signal}')" if signal else ""))
     reasons += more

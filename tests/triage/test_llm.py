@@ -71,8 +71,12 @@ async def test_the_request_carries_the_catalog_and_the_json_schema(
     assert body["response_format"]["type"] == "json_schema"
     schema = body["response_format"]["json_schema"]["schema"]
     assert {"intent", "service_id", "urgency", "priority"} <= set(schema["properties"])
-    system, user = body["messages"]
+    system, evidence, user = body["messages"]
     assert system["role"] == "system" and user == {"role": "user", "content": ALERT}
+    # The rules' candidates travel with the question, so the model can weigh them.
+    assert evidence["role"] == "system"
+    assert "Rules' reading: intent `page`" in evidence["content"]
+    assert "candidate PBIL001 | Billing API" in evidence["content"]
     for service in dev_catalog.services:
         assert service.id in system["content"] and service.name in system["content"]
     assert "P1" in system["content"] and "not_incident" in system["content"]
@@ -81,9 +85,19 @@ async def test_the_request_carries_the_catalog_and_the_json_schema(
 async def test_an_unknown_service_id_is_refused(server, llm_settings, dev_catalog):
     server.reply(answer(service_id="PNOPE99"))
     result = await triage(ALERT, dev_catalog, llm_settings)
+    assert any("unknown service id PNOPE99" in r for r in result.reasons)
+    # The words clearly name Billing API: the rules' service stands.
+    assert result.service_id == "PBIL001"
+
+
+async def test_an_unknown_service_id_with_unsure_words_goes_to_a_human(
+    server, llm_settings, dev_catalog
+):
+    server.reply(answer(service_id="PNOPE99", service_words="search"))
+    result = await triage("search is slow", dev_catalog, llm_settings)
     assert result.service_id is None
     assert any("unknown service id PNOPE99" in r for r in result.reasons)
-    assert result.candidates and result.candidates[0].id == "PBIL001"
+    assert result.candidates and result.candidates[0].id == "PSRC001"
 
 
 async def test_a_priority_outside_the_catalog_is_dropped(server, llm_settings, dev_catalog):
