@@ -110,12 +110,12 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def rules_settings() -> Settings:
-    return Settings(_env_file=None, openai_api_key=None, openai_base_url=None)
+    return Settings(_env_file=None, openai_api_key=None, openai_base_url=None)  # type: ignore[call-arg]
 
 
 def model_settings(base_url: str, model: str) -> Settings:
     key = os.environ.get("OPENAI_API_KEY")
-    return Settings(
+    return Settings(  # type: ignore[call-arg]
         _env_file=None,
         openai_base_url=base_url,
         openai_api_key=SecretStr(key) if key else None,
@@ -124,10 +124,8 @@ def model_settings(base_url: str, model: str) -> Settings:
 
 
 async def compare(
-    cases_path: Path, account: Path, base_url: str | None, model: str
+    cases: list[dict[str, Any]], catalog: Catalog, base_url: str | None, model: str
 ) -> dict[str, Any]:
-    cases = read_cases(cases_path)
-    catalog = Catalog.from_snapshot(json.loads(account.read_text(encoding="utf-8")))
     out: dict[str, Any] = {
         "cases": cases,
         "rules": await run_path(cases, catalog, rules_settings()),
@@ -177,12 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="one JSON line per case and path")
     parser.add_argument("--json", action="store_true", help="print the summaries as JSON")
     args = parser.parse_args(argv)
-    result = asyncio.run(compare(args.cases, args.account, args.base_url, args.model))
+    cases = read_cases(args.cases)
+    catalog = Catalog.from_snapshot(json.loads(args.account.read_text(encoding="utf-8")))
+    result = asyncio.run(compare(cases, catalog, args.base_url, args.model))
     paths = [p for p in ("rules", "model") if p in result]
     if args.out:
         with args.out.open("w", encoding="utf-8") as fh:
             for i, case in enumerate(result["cases"]):
-                row = {"alert": case["alert"], **{p: result[p][i] for p in paths}}
+                row: dict[str, Any] = {"alert": case["alert"]}
+                row.update({p: result[p][i] for p in paths})
                 fh.write(json.dumps(row) + "\n")
     if args.json:
         print(json.dumps({p: summarise(result[p]) for p in paths}))
