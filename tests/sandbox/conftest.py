@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,9 +15,18 @@ from agent.pagerduty.sandbox import RunningSandbox
 
 from . import contract
 
+# The sandbox's own tests stand on a fixed account (Contoso, as the demo account was when they
+# were written), so reshaping the product's demo account never moves the ids they name.
+ACCOUNT = Path(__file__).parent / "contoso-account.json"
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 TOKEN = "sandbox-token"
 HANNAH = "hannah.fischer@contoso.example"  # a user of the dev account
+
+
+@pytest.fixture
+def dev_account() -> dict[str, Any]:
+    """The Contoso account (a fresh parsed copy per test); overrides the suite-wide fixture."""
+    return json.loads(ACCOUNT.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,10 @@ def serve(
     error_rate: Annotated[float, typer.Option(help="Fraction of API requests answered with 500.")] = 0.0,
     tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a self-signed certificate (path printed).")] = False,
     persist: Annotated[Path | None, typer.Option("--persist", help="Load from and save every write to this file.")] = None,
+    debug_endpoints: Annotated[bool, typer.Option(
+        "--debug-endpoints/--no-debug-endpoints",
+        help="Serve /_sandbox/state, /clock and /faults (they always need a token the sandbox accepts).",
+    )] = True,
 ) -> None:
     """Serve the sandbox until interrupted; prints the base URL."""
     tokens: dict[str, str | None] = {t: None for t in token or []} or dict(DEFAULT_TOKENS)
@@ -48,7 +52,7 @@ def serve(
     try:
         state = load_state(account, clock=Clock(), persist_path=persist)
         faults = Faults(latency_ms / 1000, jitter_ms / 1000, error_rate, seed)
-        asgi = create_app(state, tokens=tokens, faults=faults)
+        asgi = create_app(state, tokens=tokens, faults=faults, debug_endpoints=debug_endpoints)
     except (SnapshotError, ValueError) as e:
         _fail(str(e))
     port = port or free_port(host)

@@ -35,6 +35,8 @@ class Faults:
 
     def storm_429(self, count: int, reset_s: int) -> None:
         """The next `count` API requests get 429 with `ratelimit-reset: reset_s`."""
+        if count < 0:
+            raise ValueError("storm_429 count must not be negative")
         with self._lock:
             self._storm.extend([max(int(reset_s), 1)] * count)
 
@@ -42,6 +44,8 @@ class Faults:
         """The next `count` API requests get `status` (a 5xx)."""
         if not 500 <= status <= 599:
             raise ValueError("burst_5xx status must be a 5xx")
+        if count < 0:
+            raise ValueError("burst_5xx count must not be negative")
         with self._lock:
             self._burst.extend([status] * count)
 

@@ -49,8 +49,12 @@ def load_state(account, *, clock: Clock | None = None, persist_path=None) -> San
         if clock is not None:
             account.clock = clock
         return account
-    return SandboxState.from_snapshot(account if account is not None else demo_account_path(),
-                                      clock=clock or Clock(), persist_path=persist_path)
+    clock = clock or Clock()
+    if account is None:  # the bundled demo, dated as of the sandbox's clock
+        from agent.pagerduty.demo import demo_account
+
+        account = demo_account(clock.now())
+    return SandboxState.from_snapshot(account, clock=clock, persist_path=persist_path)
 
 
 def self_signed_cert(directory: str | os.PathLike) -> tuple[str, str]:
@@ -123,11 +127,13 @@ def running_sandbox(
     tls: bool = False,
     persist_path: str | os.PathLike | None = None,
     host: str = "127.0.0.1",
+    debug_endpoints: bool = True,
 ) -> Iterator[RunningSandbox]:
     """Serve an account on a free loopback port until the block ends."""
     state = load_state(account, clock=clock, persist_path=persist_path)
     faults = faults or Faults()
-    app = create_app(state, tokens=tokens, faults=faults, rate_per_minute=rate_per_minute)
+    app = create_app(state, tokens=tokens, faults=faults, rate_per_minute=rate_per_minute,
+                     debug_endpoints=debug_endpoints)
     with tempfile.TemporaryDirectory(prefix="pd-sandbox-") as tmp:
         cert = self_signed_cert(tmp) if tls else None
         port = free_port(host)
@@ -151,7 +157,7 @@ def _wait_until_up(base_url: str, cert_path: str | None, thread: threading.Threa
             raise RuntimeError(f"the sandbox server at {base_url} stopped while starting")
         try:
             verify = ssl.create_default_context(cafile=cert_path) if cert_path else True
-            httpx.get(f"{base_url}/_sandbox/clock", verify=verify, timeout=1)
+            httpx.get(f"{base_url}/_sandbox/clock", verify=verify, timeout=1)  # any answer (401) = up
             return
         except httpx.TransportError:
             time.sleep(0.02)
