@@ -1,43 +1,83 @@
 """Turn a paused thread's HITL request into the `Ask` the message shows.
 
-The request (the protocol every surface speaks) is the source; the graph's
-proposal in the thread's values, when the caller has it, adds the structured
-reasons and effects, and the catalog turns ids into names a human knows.
+The request (the protocol every surface speaks) is the source: its action
+name, args and `args_schema`; the thread's values, when the caller has them,
+add the prompt, the question's own words and the proposal's reasons and
+effects; the catalog turns ids into names a person knows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from agent.actions import ACTIONS
 from agent.pagerduty.catalog import Catalog
 from agent.slack.blocks import Ask
+from agent.slack.fields import label_of, shown_value
+from agent.slack.questions import chosen_arg, is_question, kind_of
 from agent.slack.refs import Ref
+
+RETRY_WRITE = "retry_write"
+HIDDEN_ARGS = ("api_call", "candidates", "incident_key")
+"""Args that are never a field of the form: the call (derived), the candidates, the idempotency key."""
 
 
 def action_of(request: dict[str, Any]) -> dict[str, Any]:
     return (request.get("action_requests") or [{}])[0]
 
 
+def schema_of(request: dict[str, Any]) -> dict[str, Any]:
+    return (request.get("review_configs") or [{}])[0].get("args_schema") or {}
+
+
+def editable_of(name: str) -> tuple[str, ...]:
+    action = ACTIONS.get(name)
+    return action.editable if action else ()
+
+
 def summary_of(request: dict[str, Any]) -> str:
     """The first line of the description: what will be done, in one sentence."""
-    description = str(action_of(request).get("description") or "")
-    return description.strip().splitlines()[0] if description.strip() else action_of(request).get("name", "")
+    description = str(action_of(request).get("description") or "").strip()
+    return description.splitlines()[0] if description else str(action_of(request).get("name", ""))
 
 
-def _reasons_from(description: str) -> list[str]:
-    lines = description.splitlines()
-    if "Why:" not in lines:
-        return []
+def fields_of(request: dict[str, Any]) -> dict[str, Any]:
+    """The write's fields as the request shows them (no call, no candidates)."""
+    return {k: v for k, v in (action_of(request).get("args") or {}).items() if k not in HIDDEN_ARGS}
+
+
+def facts(
+    name: str, fields: dict[str, Any], schema: dict[str, Any], catalog: Catalog | None
+) -> list[tuple[str, str]]:
+    """(label, value) of each field worth showing, ids as names; editable ones even when empty."""
+    editable = editable_of(name)
     out = []
-    for line in lines[lines.index("Why:") + 1 :]:
-        if not line.startswith("- "):
-            break
-        out.append(line[2:])
+    for key, value in fields.items():
+        if key in HIDDEN_ARGS or (value in (None, "", []) and key not in editable):
+            continue
+        out.append((label_of(key), shown_value(key, value, schema, catalog)))
     return out
 
 
-def _feedback_from(description: str) -> str | None:
-    return next((ln for ln in description.splitlines() if ln.startswith("Edit refused")), None)
+def _question_text(request: dict[str, Any], values: dict[str, Any]) -> str:
+    question = values.get("question")
+    if isinstance(question, dict) and question.get("text"):
+        return str(question["text"])
+    # A thread read from the approval store alone has no values: its description's first sentence.
+    first = summary_of(request)
+    return first.split(" Answer with", 1)[0]
+
+
+def _landed(landed: dict[str, Any]) -> list[tuple[str, str]]:
+    if not landed:
+        return []
+    out = []
+    if landed.get("incident_number"):
+        out.append(("Incident", f"#{landed['incident_number']}"))
+    for key in ("title", "status", "urgency", "start", "end", "html_url", "note"):
+        if landed.get(key):
+            out.append((label_of(key), str(landed[key])))
+    return out or [(label_of(k), str(v)) for k, v in landed.items() if v not in (None, "", [], {})]
 
 
 def build_ask(
@@ -49,32 +89,62 @@ def build_ask(
     action = action_of(request)
     name = str(action.get("name", ""))
     args: dict[str, Any] = dict(action.get("args") or {})
-    description = str(action.get("description") or "")
-    allowed = [str(d) for d in (request.get("review_configs") or [{}])[0].get("allowed_decisions", [])]
+    allowed = [
+        str(d) for d in (request.get("review_configs") or [{}])[0].get("allowed_decisions", [])
+    ]
     values = values or {}
-    feedback = values.get("feedback") or _feedback_from(description)
-    if name == "choose_service":
-        question = description.split("\n")[0]
-        return Ask(ref=ref, action=name, summary=question, candidates=list(args.get("candidates") or []),
-                   feedback=feedback, allowed=allowed)
+    prompt = str(values.get("prompt") or "")
+    feedback = values.get("feedback")
+    if is_question(request):
+        return Ask(
+            ref=ref,
+            action=name,
+            summary=_question_text(request, values),
+            prompt=prompt,
+            question=_question_text(request, values),
+            arg=chosen_arg(args),
+            candidates=list(args.get("candidates") or []),
+            feedback=feedback,
+            allowed=allowed,
+        )
     proposal = values.get("proposal") if isinstance(values.get("proposal"), dict) else None
+    if name == RETRY_WRITE:
+        summary = (proposal or {}).get(
+            "summary"
+        ) or f"{args.get('action') or 'the write'} did not complete"
+        return Ask(
+            ref=ref,
+            action=name,
+            summary=str(summary),
+            prompt=prompt,
+            error=str(args.get("error") or "the write failed"),
+            landed=_landed(args.get("landed") or {}),
+            allowed=allowed,
+        )
     if proposal is not None and proposal.get("action") != name:
         proposal = None
-    ask = Ask(
+    return Ask(
         ref=ref,
         action=name,
         summary=(proposal or {}).get("summary") or summary_of(request),
-        reasons=list((proposal or {}).get("reasons") or _reasons_from(description)),
+        prompt=prompt,
+        facts=facts(name, fields_of(request), schema_of(request), catalog),
+        reasons=list((proposal or {}).get("reasons") or []),
         effects=list((proposal or {}).get("effects") or []),
         call=args.get("api_call") or (proposal or {}).get("call"),
         feedback=feedback,
         allowed=allowed,
+        editable=bool(editable_of(name)),
     )
-    if name == "create_incident":
-        service = catalog.service(str(args.get("service_id"))) if catalog else None
-        ask.service = f"{service.name} ({service.id})" if service else str(args.get("service_id"))
-        user = catalog.user(str(args["assignee_id"])) if catalog and args.get("assignee_id") else None
-        ask.pages = user.name if user else ("; ".join(ask.effects) or "the escalation policy's first level")
-        ask.urgency = args.get("urgency")
-        ask.priority = args.get("priority")
-    return ask
+
+
+__all__ = [
+    "RETRY_WRITE",
+    "action_of",
+    "build_ask",
+    "facts",
+    "fields_of",
+    "kind_of",
+    "schema_of",
+    "summary_of",
+]

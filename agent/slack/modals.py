@@ -1,163 +1,218 @@
-"""The modals: edit a proposal, give a reason to reject, read the exact API call.
+"""The modals: edit a write, give a reason to reject, read the exact API call.
 
-Each form is described by a small table (`EDIT_FIELDS`) and both built and
-read back here, so the block ids a modal sends and the ones its submission
-is read with cannot drift apart. A modal carries `thread:interrupt` in its
-`private_metadata`, never the proposal.
+The edit form is built from the request itself: the action's editable fields
+(`ACTIONS[name].editable`) described by its `args_schema`, pre-filled with the
+pending values. `read_edit` reads a submission back with the same field
+list, so what a form sends and how it is read cannot drift apart. `check_edit`
+runs the edit through the builder the graph's approve step uses
+(`rebuild_proposal`) before the answer is sent, so a refused edit is shown
+on the form, next to the field, and nothing is written. A modal carries
+`thread:interrupt` in its `private_metadata`, never the proposal.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
+    ExternalDataMultiSelectElement,
+    ExternalDataSelectElement,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
-    PlainTextObject,
     SectionBlock,
+    StaticMultiSelectElement,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
+from agent.actions import ApiCall, Proposal, rebuild_proposal
 from agent.pagerduty.catalog import Catalog
-from agent.slack.blocks import OPTION_TEXT_MAX, OPTIONS_MAX, SECTION_MAX, clip, escape
+from agent.slack.blocks import OPTION_TEXT_MAX, OPTIONS_MAX, SECTION_MAX, escape, md, plain
+from agent.slack.fields import HINTS, Field, catalog_items
 from agent.slack.refs import Ref
 
 EDIT_VIEW = "hitl_edit_view"
 REJECT_VIEW = "hitl_reject_view"
 CALL_VIEW = "hitl_call_view"
+PICK = "hitl_pick"
+"""action_id of a searchable form menu; its block id names the field whose catalog it searches."""
 NONE = "__none__"
 INPUT_MAX = 3000
 
-Kind = Literal["text", "multiline", "urgency", "priority", "service", "user"]
 
-
-@dataclass(frozen=True)
-class FormField:
-    arg: str
-    label: str
-    kind: Kind
-    optional: bool = False
-    max_length: int = INPUT_MAX
-
-    @property
-    def block_id(self) -> str:
-        return f"field_{self.arg}"
-
-
-EDIT_FIELDS: dict[str, tuple[FormField, ...]] = {
-    "create_incident": (
-        FormField("title", "Title", "text", max_length=255),
-        FormField("service_id", "Service", "service"),
-        FormField("urgency", "Urgency", "urgency"),
-        FormField("priority", "Priority", "priority", optional=True),
-        FormField("assignee_id", "Assignee (who is paged)", "user", optional=True),
-    ),
-    "add_note": (FormField("content", "Note", "multiline"),),
-}
+def block_id(name: str) -> str:
+    return f"field_{name}"
 
 
 def _option(label: str, value: str) -> Option:
-    return Option(text=PlainTextObject(text=clip(label, OPTION_TEXT_MAX)), value=value)
+    return Option(text=plain(label, OPTION_TEXT_MAX), value=value)
 
 
-def _select(choices: list[tuple[str, str]], current: Any, with_none: str | None) -> StaticSelectElement:
-    options = ([_option(with_none, NONE)] if with_none else []) + [_option(lbl, val) for lbl, val in choices]
-    options = options[:OPTIONS_MAX]
-    initial = next((o for o in options if o.value == (current if current is not None else NONE)), None)
-    return StaticSelectElement(action_id="value", options=options, initial_option=initial)
-
-
-def _element(f: FormField, current: Any, catalog: Catalog) -> Any:
-    if f.kind in ("text", "multiline"):
+def _element(f: Field, current: Any, catalog: Catalog) -> Any:
+    if f.shape in ("text", "multiline", "number"):
         text = "" if current is None else str(current)
         return PlainTextInputElement(
             action_id="value",
             initial_value=text[: f.max_length] or None,
-            multiline=f.kind == "multiline",
+            multiline=f.shape == "multiline",
             max_length=f.max_length,
+            placeholder=HINTS.get(f.name),
         )
-    if f.kind == "urgency":
-        return _select([("high", "high"), ("low", "low")], current, None)
-    if f.kind == "priority":
-        choices = [(p.name, p.name) for p in catalog.priorities]
-        if current is not None:  # an id or a name may be pending; show it as its name
+    if f.shape == "choice":
+        choices = [(c, c) for c in f.choices]
+    else:
+        assert f.ref is not None
+        choices = catalog_items(f.ref, catalog)
+        if (
+            f.ref == "priority" and current is not None
+        ):  # an id or a name may be pending; show its name
             p = catalog.priority(str(current)) or catalog.priority_by_name(str(current))
             current = p.name if p else current
-        return _select(choices, current, "none")
-    if f.kind == "service":
-        services = sorted(catalog.services, key=lambda s: s.name.lower())
-        if len(services) > OPTIONS_MAX:
-            return PlainTextInputElement(action_id="value", initial_value=str(current or "") or None)
-        return _select([(f"{s.name} ({s.id})", s.id) for s in services], current, None)
-    users = sorted(catalog.users, key=lambda u: u.name.lower())
-    if len(users) >= OPTIONS_MAX:
-        return PlainTextInputElement(action_id="value", initial_value=str(current or "") or None)
-    return _select([(f"{u.name} ({u.email})", u.id) for u in users], current,
-                   "nobody: the escalation policy decides")
+    labels = dict((v, lbl) for lbl, v in choices)
+    if f.shape == "refs":
+        chosen = [v for v in (current or []) if v in labels]
+        if len(choices) > OPTIONS_MAX:
+            return ExternalDataMultiSelectElement(
+                action_id=PICK,
+                min_query_length=0,
+                initial_options=[_option(labels[v], v) for v in chosen] or None,
+            )
+        options = [_option(lbl, v) for lbl, v in choices]
+        return StaticMultiSelectElement(
+            action_id="value",
+            options=options,
+            initial_options=[o for o in options if o.value in chosen] or None,
+        )
+    with_none = [("none", NONE)] if f.optional else []
+    if len(choices) + len(with_none) > OPTIONS_MAX:
+        initial = _option(labels[current], current) if current in labels else None
+        return ExternalDataSelectElement(action_id=PICK, min_query_length=0, initial_option=initial)
+    options = [_option(lbl, v) for lbl, v in with_none + choices]
+    wanted = NONE if current in (None, "") else str(current)
+    initial = next((o for o in options if o.value == wanted), None)
+    return StaticSelectElement(action_id="value", options=options, initial_option=initial)
 
 
-def edit_modal(ref: Ref, action: str, args: dict[str, Any], catalog: Catalog) -> View:
-    blocks: list[Block] = [
+def pick_options(name: str, schema: dict[str, Any], catalog: Catalog, query: str) -> list[Option]:
+    """Options of a searchable form menu: the field's catalog, filtered by what was typed."""
+    from agent.slack.fields import field_of
+
+    f = field_of(name, schema)
+    if f.ref is None:
+        return []
+    words = query.lower().split()
+    items = [
+        (lbl, v) for lbl, v in catalog_items(f.ref, catalog) if all(w in lbl.lower() for w in words)
+    ]
+    if f.optional and f.shape == "ref" and not words:
+        items.insert(0, ("none", NONE))
+    return [_option(lbl, v) for lbl, v in items[:OPTIONS_MAX]]
+
+
+def edit_modal(
+    ref: Ref, fields: list[Field], args: dict[str, Any], catalog: Catalog, summary: str
+) -> View:
+    blocks: list[Block] = [SectionBlock(text=md(escape(summary)))]
+    blocks += [
         InputBlock(
-            block_id=f.block_id,
-            label=PlainTextObject(text=f.label),
-            element=_element(f, args.get(f.arg), catalog),
+            block_id=block_id(f.name),
+            label=plain(f.label, 2000),
+            element=_element(f, args.get(f.name), catalog),
             optional=f.optional,
         )
-        for f in EDIT_FIELDS.get(action, ())
+        for f in fields
     ]
-    blocks.append(SectionBlock(text=MarkdownTextObject(
-        text="Submitting approves the edited write; it is checked against PagerDuty again first.")))
+    blocks.append(
+        SectionBlock(
+            text=md("Submitting approves the edited write; it is checked against PagerDuty first.")
+        )
+    )
     return View(
         type="modal",
         callback_id=EDIT_VIEW,
         private_metadata=ref.encode(),
-        title=PlainTextObject(text="Edit, then approve"),
-        submit=PlainTextObject(text="Approve edited"),
-        close=PlainTextObject(text="Cancel"),
+        title=plain("Edit, then approve", 24),
+        submit=plain("Approve edited", 24),
+        close=plain("Cancel", 24),
         blocks=blocks,
     )
 
 
-def read_edit(action: str, values: dict[str, Any]) -> dict[str, Any]:
-    """The submitted form as edited args; an emptied optional field is None."""
+def read_edit(fields: list[Field], values: dict[str, Any]) -> dict[str, Any]:
+    """The submitted form as typed args; an emptied optional field is None (a list: [])."""
     out: dict[str, Any] = {}
-    for f in EDIT_FIELDS.get(action, ()):
-        state = (values.get(f.block_id) or {}).get("value") or {}
-        if state.get("type") == "static_select":
+    for f in fields:
+        state: dict[str, Any] = next(iter((values.get(block_id(f.name)) or {}).values()), {})
+        if f.shape == "refs":
+            out[f.name] = [o["value"] for o in state.get("selected_options") or []]
+            continue
+        if "selected_option" in state:
             chosen = (state.get("selected_option") or {}).get("value")
         else:
             chosen = state.get("value")
         if chosen in (None, NONE, ""):
             chosen = None
-        out[f.arg] = chosen
+        elif f.shape == "number":
+            try:
+                chosen = int(chosen)
+            except ValueError:
+                pass  # the builder refuses it, by name
+        out[f.name] = chosen
     return out
 
 
-def editable(action: str) -> bool:
-    return action in EDIT_FIELDS
+def check_edit(
+    name: str, args: dict[str, Any], edits: dict[str, Any], catalog: Catalog
+) -> Proposal:
+    """The edit through the same builder as the graph's approve step; ActionError if refused."""
+    call = args.get("api_call") or {"method": "POST", "path": "/", "body": {}}
+    pending = Proposal(
+        action=name,
+        fields={k: v for k, v in args.items() if k != "api_call"},
+        call=ApiCall.model_validate(call),
+        summary="",
+    )
+    return rebuild_proposal(pending, edits, catalog)
 
 
-def reject_modal(ref: Ref, summary: str) -> View:
+def error_field(
+    message: str, fields: list[Field], edits: dict[str, Any], before: dict[str, Any]
+) -> str:
+    """The form field an error is about: named in it, or whose value it quotes, or the first changed one."""
+    for f in fields:
+        if f.name in message:
+            return block_id(f.name)
+    for f in fields:
+        value = edits.get(f.name)
+        if (
+            value not in (None, "", [])
+            and repr(value) in message
+            or (isinstance(value, str) and value and f"'{value}'" in message)
+        ):
+            return block_id(f.name)
+    changed = [f for f in fields if edits.get(f.name) != before.get(f.name)]
+    return block_id((changed or fields)[0].name)
+
+
+def reject_modal(ref: Ref, summary: str, *, title: str = "Reject", submit: str = "Reject") -> View:
     return View(
         type="modal",
         callback_id=REJECT_VIEW,
         private_metadata=ref.encode(),
-        title=PlainTextObject(text="Reject"),
-        submit=PlainTextObject(text="Reject"),
-        close=PlainTextObject(text="Cancel"),
+        title=plain(title, 24),
+        submit=plain(submit, 24),
+        close=plain("Cancel", 24),
         blocks=[
-            SectionBlock(text=MarkdownTextObject(text=clip(escape(summary), SECTION_MAX))),
+            SectionBlock(text=md(escape(summary))),
             InputBlock(
                 block_id="reason",
-                label=PlainTextObject(text="Why? (kept in the audit log)"),
-                element=PlainTextInputElement(action_id="value", multiline=True, max_length=INPUT_MAX),
+                label=plain("Why? (kept in the audit log)", 2000),
+                element=PlainTextInputElement(
+                    action_id="value", multiline=True, max_length=INPUT_MAX
+                ),
             ),
         ],
     )
@@ -169,16 +224,16 @@ def read_reason(values: dict[str, Any]) -> str:
 
 def api_call_modal(call: dict[str, Any]) -> View:
     """The exact call, read-only; long bodies are split over several sections."""
-    head = f"`{escape(str(call.get('method', '')))} {escape(str(call.get('path', '')))}`"
+    head = f"`{escape(call.get('method', ''))} {escape(call.get('path', ''))}`"
     body = escape(json.dumps(call.get("body", {}), indent=2, ensure_ascii=False))
     chunk = SECTION_MAX - 8
     parts = [body[i : i + chunk] for i in range(0, len(body), chunk)][:20] or [""]
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=head))]
-    blocks += [SectionBlock(text=MarkdownTextObject(text=f"```{p}```")) for p in parts]
+    blocks: list[Block] = [SectionBlock(text=md(head))]
+    blocks += [SectionBlock(text=md(f"```{p}```")) for p in parts]
     return View(
         type="modal",
         callback_id=CALL_VIEW,
-        title=PlainTextObject(text="API call"),
-        close=PlainTextObject(text="Close"),
+        title=plain("API call", 24),
+        close=plain("Close", 24),
         blocks=blocks,
     )

@@ -7,6 +7,11 @@ service chosen) reuses the first row's channel and ts and updates it in
 place, and the decision handler finds the message to update from the thread
 id alone, after any restart.
 
+Each row also keeps the request it showed (so the final message can say what
+an edit changed) and when its decision was shown: `close` is a
+compare-and-set, so the Slack handler and the runner's `decided` hook,
+whichever comes first, update the message once.
+
 One short-lived connection per operation, WAL and a busy timeout (through
 `connect_sqlite`), so the CLI and the server can share the file and nobody
 has to remember to close a store.
@@ -15,12 +20,13 @@ has to remember to close a store.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agent.approvals.store import connect_sqlite
 
@@ -36,6 +42,15 @@ CREATE TABLE IF NOT EXISTS slack_posts (
 );
 CREATE INDEX IF NOT EXISTS slack_posts_thread ON slack_posts (thread_id, created_at);
 """
+_ADDED = [("request", "TEXT"), ("closed_at", "REAL")]
+
+
+def _migrate(c: sqlite3.Connection) -> None:
+    c.executescript(_SCHEMA)
+    have = {r[1] for r in c.execute("PRAGMA table_info(slack_posts)")}
+    for column, kind in _ADDED:
+        if column not in have:
+            c.execute(f"ALTER TABLE slack_posts ADD COLUMN {column} {kind}")
 
 
 @dataclass(frozen=True)
@@ -54,7 +69,7 @@ class PostStore:
         def op() -> T:
             conn = connect_sqlite(self.path)
             try:
-                conn.executescript(_SCHEMA)
+                _migrate(conn)
                 return fn(conn)
             finally:
                 conn.close()
@@ -74,12 +89,43 @@ class PostStore:
 
         return await self._run(op)
 
-    async def record(self, interrupt_id: str, channel: str, ts: str) -> None:
+    async def record(
+        self, interrupt_id: str, channel: str, ts: str, request: dict[str, Any] | None = None
+    ) -> None:
+        shown = json.dumps(request) if request is not None else None
         await self._run(
             lambda c: c.execute(
-                "UPDATE slack_posts SET channel=?, ts=? WHERE interrupt_id=?", (channel, ts, interrupt_id)
+                "UPDATE slack_posts SET channel=?, ts=?, request=? WHERE interrupt_id=?",
+                (channel, ts, shown, interrupt_id),
             )
         )
+
+    async def latest(self, thread_id: str) -> tuple[Post, dict[str, Any] | None, bool] | None:
+        """The thread's newest shown request: (its post, the request, whether its decision is shown)."""
+
+        def op(c: sqlite3.Connection) -> tuple[Post, dict[str, Any] | None, bool] | None:
+            r = c.execute(
+                """SELECT interrupt_id, thread_id, channel, ts, request, closed_at FROM slack_posts
+                   WHERE thread_id=? AND ts IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1""",
+                (thread_id,),
+            ).fetchone()
+            if r is None:
+                return None
+            return Post(*r[:4]), (json.loads(r[4]) if r[4] else None), r[5] is not None
+
+        return await self._run(op)
+
+    async def close(self, interrupt_id: str) -> bool:
+        """Mark the decision on this interrupt as shown; False if someone already did."""
+
+        def op(c: sqlite3.Connection) -> bool:
+            cur = c.execute(
+                "UPDATE slack_posts SET closed_at=? WHERE interrupt_id=? AND closed_at IS NULL",
+                (time.time(), interrupt_id),
+            )
+            return cur.rowcount == 1
+
+        return await self._run(op)
 
     async def forget(self, interrupt_id: str) -> None:
         """Undo a reservation whose post failed, so a later run may try again."""

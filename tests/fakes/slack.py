@@ -7,8 +7,10 @@ with typed operations that apply Slack's rules and raise its error codes
 that only decode, check the bot token and encode; a setup API (`new_user`,
 `new_group`, `new_channel`); every call recorded; `GET /debug/state` dumps it.
 
-The human side (`FakeSlack.click`, `choose`, `submit_view`) builds the exact
-interactive payload Slack sends (form-encoded `payload=` JSON), signs it as
+The human side (`FakeSlack.click`, `choose`, `search`, `submit_view`) builds the exact
+interactive payload Slack sends (`search` is the `block_suggestion` request a
+searchable menu makes as the person types; `choose` on such a menu picks from
+what the app answered) (form-encoded `payload=` JSON), signs it as
 Slack does (`X-Slack-Signature: v0=…`, `X-Slack-Request-Timestamp`), and
 POSTs it to the app under test. A person can only click a button that is in
 a message, and only submit a modal the app opened for them.
@@ -98,6 +100,8 @@ class OpenedView:
     user: str
     view: dict[str, Any]
     open: bool = True
+    errors: dict[str, str] = field(default_factory=dict)
+    """What the app's last `response_action: errors` showed on the form, by block id."""
 
 
 def all_text(blocks: list[dict[str, Any]] | None, text: str = "") -> str:
@@ -334,15 +338,20 @@ def _element_errors(el: dict[str, Any]) -> list[str]:
     if kind == "button":
         if _text_len(el.get("text")) > 75 or len(el.get("value") or "") > 2000:
             errors.append("button text/value too long")
-    elif kind == "static_select":
+    elif kind in ("static_select", "multi_static_select"):
         options = el.get("options") or []
         if not 1 <= len(options) <= 100:
-            errors.append("static_select needs 1..100 options")
-        for o in options:
-            if _text_len(o.get("text")) > 75 or len(o.get("value") or "") > 150:
-                errors.append(f"option {o.get('value')!r} too long")
+            errors.append(f"{kind} needs 1..100 options")
+        errors += _option_errors(options)
         if el.get("initial_option") and el["initial_option"] not in options:
             errors.append("initial_option is not one of the options")
+        if any(o not in options for o in el.get("initial_options") or []):
+            errors.append("initial_options are not all among the options")
+    elif kind in ("external_select", "multi_external_select"):
+        if "options" in el:
+            errors.append(f"{kind} takes no options (the app serves them)")
+        errors += _option_errors([el["initial_option"]] if el.get("initial_option") else [])
+        errors += _option_errors(el.get("initial_options") or [])
     elif kind == "plain_text_input":
         cap = el.get("max_length") or 3000
         if len(el.get("initial_value") or "") > cap or cap > 3000:
@@ -350,6 +359,27 @@ def _element_errors(el: dict[str, Any]) -> list[str]:
     else:
         errors.append(f"element type {kind!r} not supported by the fake")
     return errors
+
+
+def _option_errors(options: list[dict[str, Any]]) -> list[str]:
+    errors = []
+    for o in options:
+        if _text_len(o.get("text")) > 75 or len(o.get("value") or "") > 150:
+            errors.append(f"option {o.get('value')!r} too long")
+        if o.get("description") and _text_len(o["description"]) > 75:
+            errors.append(f"option {o.get('value')!r} description too long")
+    return errors
+
+
+def check_options(answer: Any) -> list[dict[str, Any]]:
+    """An app's answer to a `block_suggestion`: `{"options": [...]}`, at most 100, each valid."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("options"), list):
+        raise SlackError("invalid_options", [f"not an options answer: {answer!r}"])
+    options = answer["options"]
+    errors = _option_errors(options) + (["more than 100 options"] if len(options) > 100 else [])
+    if errors:
+        raise SlackError("invalid_options", errors)
+    return options
 
 
 def check_view(view: Any) -> dict[str, Any]:
@@ -483,6 +513,7 @@ class FakeSlack:
         self.signing_secret: str | None = None
         self.events_path = "/slack/events"
         self.via_socket = False
+        self.searched: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def deliver_to(self, app: httpx.AsyncClient, signing_secret: str, path: str = "/slack/events") -> None:
         """Where interactive payloads go: the app under test, and the secret Slack signs with."""
@@ -583,18 +614,60 @@ class FakeSlack:
             action["style"] = el["style"]
         return await self.send(self._block_action(user, msg, action), **options)
 
+    async def search(self, action_id: str, query: str = "", user: str = "") -> list[dict[str, Any]]:
+        """`user` types `query` into the searchable menu `action_id`; returns the options the app served.
+
+        The `block_suggestion` request Slack sends for an external select in a
+        message (or, with a modal open for `user` holding that menu, in the modal)."""
+        with self.state.lock:
+            opened = next((v for v in reversed(self.state.views) if v.user == user and v.open
+                           and any((b.get("element") or {}).get("action_id") == action_id
+                                   for b in v.view.get("blocks") or [])), None)
+        payload: dict[str, Any] = {
+            "type": "block_suggestion", "user": self._person(user), "team": {"id": self.state.team_id},
+            "api_app_id": self.state.app_id, "token": "legacy-verification-token-unused",
+            "action_id": action_id, "value": query, "action_ts": f"{time.time():.6f}",
+        }
+        if opened is not None:
+            block = next(b for b in opened.view["blocks"] if (b.get("element") or {}).get("action_id") == action_id)
+            payload.update(block_id=block["block_id"], container={"type": "view", "view_id": opened.id},
+                           view={**opened.view, "id": opened.id, "state": {"values": {}}})
+        else:
+            msg, block, el = self.find_element(action_id)
+            if el.get("type") not in ("external_select", "multi_external_select"):
+                raise LookupError(f"{action_id!r} is not a searchable menu")
+            payload.update(block_id=block.get("block_id", ""), channel={"id": msg.channel},
+                           container={"type": "message", "message_ts": msg.ts, "channel_id": msg.channel},
+                           message=_msg_json(msg))
+        response = await self.send(payload)
+        if response.status_code != 200:
+            raise SlackError("options_load_failed", [f"HTTP {response.status_code}"])
+        offered = check_options(response.json())
+        with self.state.lock:
+            self.searched[(user, action_id)] = offered
+        return offered
+
     async def choose(self, action_id: str, option_value: str | None = None, user: str = "",
                      *, option_index: int | None = None, **options: Any) -> httpx.Response:
-        """`user` picks an option of the static select `action_id` (by value, or by position)."""
+        """`user` picks an option of the select `action_id` (by value, or by position).
+
+        A searchable menu offers what the app served to the person's last `search`."""
         msg, block, el = self.find_element(action_id)
-        offered = el.get("options") or []
+        if el.get("type") == "external_select":
+            with self.state.lock:
+                offered = self.searched.get((user, action_id))
+            if offered is None:
+                raise LookupError(f"{user} has not searched {action_id!r}: nothing is offered yet")
+        else:
+            offered = el.get("options") or []
         if option_index is not None:
             option = offered[option_index]
         else:
             option = next((o for o in offered if o["value"] == option_value), None)
             if option is None:
                 raise LookupError(f"the select offers no option {option_value!r}")
-        action = {"type": "static_select", "action_id": action_id, "block_id": block.get("block_id", ""),
+        action = {"type": el.get("type", "static_select"), "action_id": action_id,
+                  "block_id": block.get("block_id", ""),
                   "selected_option": option, "placeholder": el.get("placeholder")}
         return await self.send(self._block_action(user, msg, action), **options)
 
@@ -618,15 +691,17 @@ class FakeSlack:
                 value = given if bid in values else el.get("initial_value")
                 entry: dict[str, Any] = {"type": "plain_text_input", "value": value or None}
                 empty = not value
+            elif el["type"].startswith("multi_"):
+                chosen = list(el.get("initial_options") or [])
+                if bid in values:
+                    chosen = [self._offered(user, el, bid, v, unchecked) for v in given or []]
+                entry = {"type": el["type"], "selected_options": chosen}
+                empty = not chosen
             else:
                 option = el.get("initial_option")
                 if bid in values:
-                    option = next((o for o in el.get("options", []) if o["value"] == given), None)
-                    if option is None and given is not None:
-                        if not unchecked:
-                            raise LookupError(f"{bid}: the form offers no option {given!r}")
-                        option = {"text": {"type": "plain_text", "text": str(given)}, "value": given}
-                entry = {"type": "static_select", "selected_option": option}
+                    option = None if given is None else self._offered(user, el, bid, given, unchecked)
+                entry = {"type": el["type"], "selected_option": option}
                 empty = option is None
             if empty and not block.get("optional"):
                 raise ValueError(f"{bid} is required: Slack would not submit the form")
@@ -650,7 +725,27 @@ class FakeSlack:
         if response.status_code == 200 and not response.content.strip():
             with self.state.lock:
                 opened.open = False
+        elif response.status_code == 200:
+            answer = response.json()
+            if answer.get("response_action") == "errors":
+                with self.state.lock:
+                    opened.errors = dict(answer.get("errors") or {})
         return response
+
+    def _offered(self, user: str, el: dict[str, Any], bid: str, value: Any, unchecked: bool) -> dict[str, Any]:
+        """The option with that value among those the form offers (a searchable menu: any the app served)."""
+        offered = list(el.get("options") or [])
+        if el["type"].endswith("external_select"):
+            with self.state.lock:
+                offered += self.searched.get((user, el.get("action_id", "")), [])
+            offered += [el["initial_option"]] if el.get("initial_option") else []
+            offered += el.get("initial_options") or []
+        option = next((o for o in offered if o["value"] == value), None)
+        if option is None:
+            if not unchecked:
+                raise LookupError(f"{bid}: the form offers no option {value!r}")
+            option = {"text": {"type": "plain_text", "text": str(value)}, "value": value}
+        return option
 
     async def wait_for(self, predicate: Callable[[], Any], timeout_s: float = 10.0) -> Any:
         """Poll until `predicate()` is truthy (the app answers after its ack)."""

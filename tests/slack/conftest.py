@@ -4,13 +4,20 @@ People in the workspace:
 - Alice (U0ALICE): an approver by id; her Slack email is David Miller's PagerDuty email.
 - Bob (U0BOB): an approver through the group S0ONCALL; no PagerDuty user has his email.
 - Mallory (U0MALLORY): in the channel, not an approver.
+
+The PagerDuty side is the sandbox serving `account.json` (a copy of the dev
+account kept here, so these tests do not move when the demo account does),
+its clock frozen at 2026-11-20T12:00Z: David Miller (PUCO001) is on call for
+the Public API, Lena Hoffmann (PUIN002) for Infrastructure.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,11 +25,15 @@ from starlette.applications import Starlette
 
 from agent.checkpoint import open_checkpointer
 from agent.config import Settings
+from agent.pagerduty.sandbox import Clock, RunningSandbox, running_sandbox
 from agent.runner import Outcome, Runner
 from agent.runtime import open_services
 from agent.server import create_app
 from agent.slack.notify import announcer
-from tests.fakes.slack import FakeSlack, running_fake_slack
+from tests.conftest import SANDBOX_NOW
+from tests.fakes.slack import FakeSlack, all_text, running_fake_slack
+
+ACCOUNT = Path(__file__).with_name("account.json")
 
 BOT_TOKEN = "xoxb-PLANTED-SECRET-9999"
 SIGNING_SECRET = "signing-PLANTED-8888"
@@ -30,6 +41,36 @@ CHANNEL = "C0INCIDENTS"
 ALICE, BOB, MALLORY = "U0ALICE", "U0BOB", "U0MALLORY"
 GROUP = "S0ONCALL"
 PROMPT = "High latency on the Public API: p99 3.1s (critical)"
+
+
+@pytest.fixture
+def dev_account() -> dict[str, Any]:
+    """This package's own copy of the dev account (fresh per test)."""
+    return json.loads(ACCOUNT.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def sandbox(dev_account: dict[str, Any]) -> Iterator[RunningSandbox]:
+    with running_sandbox(dev_account, clock=Clock(SANDBOX_NOW)) as sb:
+        yield sb
+
+
+def open_incident(sandbox: RunningSandbox, title: str = "Public API returning 5xx",
+                  service: str = "PAPI001", urgency: str = "high") -> dict[str, Any]:
+    """An incident someone opened by hand, over the sandbox's REST API."""
+    body = {"incident": {"type": "incident", "title": title, "urgency": urgency,
+                         "service": {"id": service, "type": "service_reference"}}}
+    r = httpx.post(f"{sandbox.base_url}/incidents", json=body,
+                   headers={"Authorization": "Token token=sandbox-token", "From": "susan.clark@contoso.example",
+                            "Accept": "application/vnd.pagerduty+json;version=2"})
+    r.raise_for_status()
+    return r.json()["incident"]
+
+
+def shown(fake: FakeSlack) -> str:
+    """Everything the one message shows now (blocks and notification text)."""
+    [msg] = fake.state.messages
+    return all_text(msg.blocks, msg.text)
 
 
 @pytest.fixture
@@ -62,13 +103,17 @@ def settings(tmp_path: Path, sandbox, fake_slack: FakeSlack) -> Settings:
     )
 
 
-async def pause(settings: Settings, prompt: str = PROMPT) -> Outcome:
-    """Run a prompt as the CLI does (another process, in effect) until it waits for a human."""
+async def pause(settings: Settings, prompt: str = PROMPT, sandbox: RunningSandbox | None = None) -> Outcome:
+    """Run a prompt as the CLI does (another process, in effect) until it waits for a human.
+
+    With `sandbox`, "now" is the sandbox's clock (for requests about time: "for the next 8 hours")."""
     from graphs.incident_response import build_graph
 
     async with open_services(settings) as services, open_checkpointer(
         settings.incident_agent_checkpoint
     ) as saver:
+        if sandbox is not None:
+            services.clock = sandbox.clock.now
         runner = Runner(build_graph(), services, saver, surface="cli",
                         on_pause=announcer(settings, services))
         return await runner.start({"prompt": prompt})

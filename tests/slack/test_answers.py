@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from tests.fakes.slack import all_text
-from tests.slack.conftest import ALICE, pause, running_server, settle
+from tests.slack.conftest import ALICE, pause, running_server, settle, shown
 
 
 def incidents_of(sandbox, thread_id: str) -> list[dict]:
     return sandbox.state.list_incidents(incident_key=f"incident-agent/{thread_id}")
-
-
-def shown(fake) -> str:
-    [msg] = fake.state.messages
-    return all_text(msg.blocks, msg.text)
 
 
 async def test_edit_prefills_the_pending_request_and_writes_the_edited_values(settings, fake_slack, sandbox):
@@ -26,6 +21,7 @@ async def test_edit_prefills_the_pending_request_and_writes_the_edited_values(se
         assert inputs["field_urgency"]["initial_option"]["value"] == "high"
         assert inputs["field_service_id"]["initial_option"]["value"] == "PAPI001"
         assert inputs["field_assignee_id"]["initial_option"]["value"] == "PUCO001"
+        assert "field_incident_key" not in inputs  # not editable, so not on the form
         assert view["private_metadata"] == f"{outcome.thread_id}:{outcome.interrupt_id}"
 
         response = await fake_slack.submit_view(
@@ -36,33 +32,38 @@ async def test_edit_prefills_the_pending_request_and_writes_the_edited_values(se
     assert incident["title"] == "Public API p99 above 3s"
     assert incident["urgency"] == "low"
     assert incident["priority"]["summary"] == "P2"
-    assert "Approved with edits" in shown(fake_slack) and incident["html_url"] in shown(fake_slack)
+    text = shown(fake_slack)
+    assert "Approved with edits" in text and incident["html_url"] in text
+    # The values written, not the ones first shown; and what the edit changed.
+    assert "Open a low-urgency P2 incident on Public API" in text and "high-urgency" not in text
+    assert "~high~ → *low*" in text and "~none~ → *P2*" in text
+    assert "from Slack" in text
 
 
-async def test_an_edit_the_catalog_refuses_writes_nothing_and_keeps_the_buttons(settings, fake_slack, sandbox):
+async def test_an_edit_the_builder_refuses_is_shown_on_the_form_and_writes_nothing(settings, fake_slack, sandbox):
     outcome = await pause(settings)
     async with running_server(settings, fake_slack) as app:
         await fake_slack.click("hitl_edit", user=ALICE)
         await settle(app)
         # The form was left open while the service disappeared from the account.
-        await fake_slack.submit_view(ALICE, {"field_service_id": "PNOPE99"}, unchecked=True)
+        response = await fake_slack.submit_view(ALICE, {"field_service_id": "PNOPE99"}, unchecked=True)
         await settle(app)
+        opened = fake_slack.open_view_for(ALICE)  # still open, with the error next to the field
+        assert response.json()["response_action"] == "errors"
+        assert "PNOPE99" in opened.errors["field_service_id"] and "does not exist" in opened.errors["field_service_id"]
         assert incidents_of(sandbox, outcome.thread_id) == []
-        text = shown(fake_slack)
-        assert "Edit refused" in text and "PNOPE99" in text
-        [msg] = fake_slack.state.messages
-        approve = next(el for b in msg.blocks for el in b.get("elements") or []
-                       if el.get("action_id") == "hitl_approve")
-        assert approve["value"].startswith(f"{outcome.thread_id}:")
-        assert approve["value"] != f"{outcome.thread_id}:{outcome.interrupt_id}"  # a new interrupt
-        assert any("Edit refused" in e.text for e in fake_slack.state.ephemerals_for(ALICE))
-        assert len(fake_slack.state.calls_to("chat.postMessage")) == 1  # updated in place, not reposted
+        assert not fake_slack.state.calls_to("chat.update")  # the request still waits, unchanged
 
-        # The old buttons are gone; the new ones still work.
-        await fake_slack.click("hitl_approve", user=ALICE)
+        # A title the schema refuses (empty is "required": Slack itself would not send it; too long is)
+        response = await fake_slack.submit_view(ALICE, {"field_service_id": "PAPI001", "field_title": "x" * 300})
+        assert "at most 255" in fake_slack.open_view_for(ALICE).errors["field_title"]
+
+        # Corrected on the same form, it goes through.
+        await fake_slack.submit_view(ALICE, {"field_service_id": "PAPI001", "field_title": "Public API slow"})
         await settle(app)
-    assert len(incidents_of(sandbox, outcome.thread_id)) == 1
-    assert "Approved" in shown(fake_slack)
+    [incident] = incidents_of(sandbox, outcome.thread_id)
+    assert incident["title"] == "Public API slow"
+    assert "Approved with edits" in shown(fake_slack)
 
 
 async def test_reject_with_a_reason_writes_nothing(settings, fake_slack, sandbox):
@@ -77,17 +78,20 @@ async def test_reject_with_a_reason_writes_nothing(settings, fake_slack, sandbox
     assert sandbox.state.list_incidents(service_ids=["PAPI001"], statuses=["triggered"]) == []
     text = shown(fake_slack)
     assert "Rejected" in text and "Load test in progress" in text and f"<@{ALICE}>" in text
+    assert "from Slack" in text and "Nothing more was written" in text
     assert not any(b["type"] == "actions" for b in fake_slack.state.messages[0].blocks)
 
 
 async def test_choose_a_service_then_approve_the_page(settings, fake_slack, sandbox):
     outcome = await pause(settings, "API errors spiking, sev1")
     assert outcome.status == "needs_input", outcome.report
-    select = fake_slack.find_element("hitl_choose_service")[2]
+    select = fake_slack.find_element("hitl_choose")[2]
     offered = [o["value"].rpartition("|")[2] for o in select["options"]]
     assert "PAPI001" in offered
+    assert "API errors spiking, sev1" in shown(fake_slack)  # the alert it is about
+    assert "Answer with an edit" not in shown(fake_slack)  # no command-line words
     async with running_server(settings, fake_slack) as app:
-        await fake_slack.choose("hitl_choose_service", option_index=offered.index("PAPI001"), user=ALICE)
+        await fake_slack.choose("hitl_choose", option_index=offered.index("PAPI001"), user=ALICE)
         await settle(app)
         text = shown(fake_slack)
         assert "Approve a page on Public API" in text  # the same message now asks to approve the page
