@@ -27,6 +27,7 @@ from agent.pagerduty.errors import NotFound
 from agent.pagerduty.models import Incident
 from agent.postmortem import narrate as narration
 from agent.postmortem.context import Context
+from agent.postmortem.held import HELD, Held, LogRef
 from agent.postmortem.metrics import compute_metrics
 from agent.postmortem.render import build_report, human_duration, to_markdown
 from agent.postmortem.state import InputState, State
@@ -70,30 +71,49 @@ async def fetch_log_entries(state: State, runtime: Runtime[Context]) -> dict[str
     incident = Incident.model_validate(state.incident_record)
     # From (a margin before) the incident's creation to now, so the client splits the
     # ask into the windows the API allows; entries stamped before it are caught too.
-    entries = await pd.incident_log_entries(incident.id, since=incident.created_at - LOG_MARGIN)
-    return {"log_entries": [e.model_dump(mode="json", exclude_none=True) for e in entries]}
+    since = incident.created_at - LOG_MARGIN
+    entries = await pd.incident_log_entries(incident.id, since=since)
+    # Parsed once, here; the state keeps a reference, not 2,400 entries per checkpoint.
+    return {"log_ref": HELD.put(incident.id, since, entries).as_state()}
+
+
+async def _held(state: State, runtime: Runtime[Context]) -> Held:
+    """The entries (and timeline) the state refers to; fetched again if not in this process."""
+    if state.log_ref is None:
+        raise ValueError("no log entries fetched for this post-mortem")
+    ref = LogRef.from_state(state.log_ref)
+    held = HELD.get(ref)
+    if held is None:
+        pd = await _client(runtime)
+        held = HELD.restore(ref, await pd.incident_log_entries(ref.incident_id, since=ref.since))
+    if held.timeline is None:
+        incident = Incident.model_validate(state.incident_record)
+        timeline = make_timeline(incident.id, held.entries)
+        held.metrics = compute_metrics(timeline, incident)  # also flags the walk's anomalies
+        held.events = [e.to_dict() for e in timeline.events]
+        held.timeline = timeline
+    return held
 
 
 async def build_timeline(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    incident = Incident.model_validate(state.incident_record)
-    timeline = make_timeline(incident.id, state.log_entries)
-    metrics = compute_metrics(timeline, incident)
-    return {"timeline": [e.to_dict() for e in timeline.events], "metrics": metrics,
-            "anomalies": [a.to_dict() for a in timeline.anomalies]}
+    held = await _held(state, runtime)
+    assert held.timeline is not None
+    return {"metrics": held.metrics,
+            "anomalies": [a.to_dict() for a in held.timeline.anomalies]}
 
 
 async def narrate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = _context(runtime)
     settings = ctx.resolved_settings()
     model = (ctx.chat_model or narration.chat_model)(settings)
-    result = await narration.narrate(_report(state), model)
+    result = await narration.narrate(await _report(state, runtime), model)
     return {"narrative": result.text, "narrative_source": result.source,
             "narrative_fallback_reason": result.fallback_reason}
 
 
 async def publish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = _context(runtime)
-    report = _report(state)
+    report = await _report(state, runtime)
     update: dict[str, Any] = {"report": report, "markdown": to_markdown(report)}
     summary = _summary(report)
     if ctx.propose_note:
@@ -135,9 +155,11 @@ def _after_publish(state: State) -> str:
     return "approve_note" if state.proposed_note else END
 
 
-def _report(state: State) -> dict[str, Any]:
+async def _report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     incident = Incident.model_validate(state.incident_record)
-    return build_report(incident, state.metrics, state.timeline, state.anomalies, state.narrative,
+    held = await _held(state, runtime)
+    assert held.events is not None
+    return build_report(incident, state.metrics, held.events, state.anomalies, state.narrative,
                         state.narrative_source, state.narrative_fallback_reason)
 
 

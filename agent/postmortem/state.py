@@ -1,4 +1,7 @@
-"""State of the post-mortem graph: JSON-friendly, so Studio and the checkpointer keep it as is."""
+"""State of the post-mortem graph: small and JSON-friendly, so every checkpoint stays cheap.
+
+The log and the timeline are large: the state refers to them (`log_ref`) and
+`agent.postmortem.held` holds them for the run."""
 
 from __future__ import annotations
 
@@ -16,10 +19,10 @@ class InputState:
 class State(InputState):
     incident_record: dict[str, Any] | None = None
     """The incident as the API returns it."""
-    log_entries: list[dict[str, Any]] = field(default_factory=list)
-    """Every log entry of the incident, all pages and windows, as the API returns them."""
-    timeline: list[dict[str, Any]] = field(default_factory=list)
-    """Typed events in strict (created_at, id) order, de-duplicated."""
+    log_ref: dict[str, Any] | None = None
+    """Which log was fetched (agent.postmortem.held.LogRef): every entry of the incident,
+    all pages and windows, and the timeline built from it are held by reference, not
+    copied into every checkpoint; the report carries the timeline's events."""
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     """Entries set aside as contradictory or foreign, with why."""
     metrics: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,116 @@
+"""A post-mortem of a 2,400-entry incident at 20 ms latency: the work beyond the request chain.
+
+    python -m bench.postmortem [--entries 2400] [--latency-ms 20] [--runs 5]
+
+The graph runs as the CLI runs it (SQLite checkpointer, one thread per
+post-mortem, template narrative) against the sandbox in its own process over
+TLS. The request chain is what no client can avoid: the incident, the first
+page of log entries (which brings the total), then every other page at once:
+3 round trips. "Work" is the CPU this process spends on the post-mortem
+(client, parsing, timeline, metrics, rendering, checkpoints); the wall time
+also includes the sandbox serving 24 pages one after another.
+Target (issue 16): work <= 2 x the chain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from bench.sandbox_process import SandboxProcess, sandbox_process
+
+
+async def _measure(sb: SandboxProcess, runs: int, workdir: Path) -> dict[str, Any]:
+    from agent.checkpoint import open_checkpointer
+    from agent.config import Settings
+    from agent.pagerduty.client import PagerDutyClient
+    from agent.postmortem.context import Context
+    from graphs.postmortem import build_graph
+
+    settings = Settings(_env_file=None, incident_agent_checkpoint=workdir / "bench.sqlite")  # type: ignore[call-arg]
+    walls, cpus, sizes, counts = [], [], [], []
+    token = sb.fresh_token()
+    async with PagerDutyClient(sb.base_url, SecretStr(token), verify=sb.cert_path or True) as pd, \
+            open_checkpointer(settings.incident_agent_checkpoint) as saver:
+        graph: Any = build_graph().compile(checkpointer=saver)
+        context = Context(settings=settings, pd=pd, chat_model=lambda _s: None)
+        for n in range(runs + 1):  # the first run warms imports, pools and SQLite
+            config = {"configurable": {"thread_id": f"bench-{uuid.uuid4().hex}"}}
+            before = pd.counter.total
+            cpu, started = time.process_time(), time.perf_counter()
+            state = await graph.ainvoke({"incident": sb.incident_id}, config, context=context)
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            assert state["report"]["metrics"]["log_entries"] == sb.entries, state.get("error")
+            if n == 0:
+                continue
+            walls.append(wall)
+            cpus.append(cpu)
+            counts.append(pd.counter.total - before)
+            sizes.append(await _checkpoint_bytes(saver, config))
+    return {"walls": walls, "cpus": cpus, "requests": counts, "checkpoint_bytes": sizes}
+
+
+async def _checkpoint_bytes(saver: Any, config: dict[str, Any]) -> int:
+    """Bytes the thread's checkpoints and writes take in the SQLite file."""
+    thread = config["configurable"]["thread_id"]
+    total = 0
+    for table, column in (("checkpoints", "checkpoint"), ("writes", "value")):
+        async with saver.conn.execute(
+            f"SELECT COALESCE(SUM(LENGTH({column})), 0) FROM {table} WHERE thread_id = ?", (thread,)
+        ) as cursor:
+            row = await cursor.fetchone()
+            total += int(row[0] or 0)
+    return total
+
+
+def measure(entries: int = 2400, latency_ms: float = 20.0, runs: int = 5) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, sandbox_process(
+        latency_ms=latency_ms, entries=entries
+    ) as sb:
+        r = asyncio.run(_measure(sb, runs, Path(tmp)))
+    chain = 3 * latency_ms / 1000
+    return {
+        "entries": entries,
+        "latency_ms": latency_ms,
+        "runs": runs,
+        "requests": statistics.median(r["requests"]),
+        "wall_ms": statistics.median(r["walls"]) * 1000,
+        "work_ms": statistics.median(r["cpus"]) * 1000,
+        "chain_ms": chain * 1000,
+        "checkpoint_kib": statistics.median(r["checkpoint_bytes"]) / 1024,
+    }
+
+
+def report(r: dict[str, Any]) -> str:
+    ratio = r["work_ms"] / r["chain_ms"]
+    return "\n".join([
+        f"post-mortem: {r['entries']} log entries, {r['latency_ms']:.0f} ms latency, "
+        f"median of {r['runs']} warm runs",
+        f"  requests {r['requests']:.0f}; request chain 3 x {r['latency_ms']:.0f} ms = "
+        f"{r['chain_ms']:.0f} ms",
+        f"  work (CPU of this process) {r['work_ms']:.0f} ms = {ratio:.1f} x the chain "
+        f"(target <= 2: {'PASS' if ratio <= 2 else 'FAIL'})",
+        f"  wall {r['wall_ms']:.0f} ms (includes the sandbox serving the pages one by one)",
+        f"  checkpoints of the thread: {r['checkpoint_kib']:.0f} KiB",
+    ])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=2400)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    print(report(measure(args.entries, args.latency_ms, args.runs)))
+
+
+if __name__ == "__main__":
+    main()
