@@ -10,8 +10,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from platformdirs import user_state_path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "incident-agent"
+
+
+def default_state_dir() -> Path:
+    """The user's state directory for the agent (`$XDG_STATE_HOME/incident-agent` on Linux),
+    so `run` in one directory and `approve` in another see the same approvals."""
+    return user_state_path(APP_NAME, appauthor=False)
+
+
+def default_checkpoint() -> Path:
+    return default_state_dir() / "incident-agent.sqlite"
 
 
 class Settings(BaseSettings):
@@ -41,8 +54,12 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
 
-    # Persistence
-    incident_agent_checkpoint: Path = Path("incident-agent.sqlite")
+    # Persistence: checkpoints, approvals and audit in one SQLite file; the embedded
+    # sandbox's state beside it. Read from the environment at start, so tests can move it.
+    incident_agent_checkpoint: Path = Field(
+        default_factory=default_checkpoint,
+        description="SQLite file for paused threads, approvals and audit; unset = user state dir.",
+    )
 
     # People and time
     default_time_zone: str = "UTC"

@@ -10,10 +10,24 @@ from typing import Any
 
 import pytest
 
+from agent.config import get_settings
 from agent.pagerduty.sandbox import Clock, RunningSandbox, running_sandbox
 
 DEV_ACCOUNT = Path(__file__).parents[1] / "agent/data/demo-account.json"
 SANDBOX_NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No test reads or writes the real user's home or state directory (where the
+    agent keeps its SQLite file by default); subprocesses inherit these too."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.delenv("INCIDENT_AGENT_CHECKPOINT", raising=False)
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
 
 
 @pytest.fixture
