@@ -9,13 +9,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aiosqlite
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+if TYPE_CHECKING:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 
 @asynccontextmanager
 async def open_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    # Imported here: the saver pulls in LangGraph's core (~0.3 s), which
+    # `incident-agent --help` and `triage` never need.
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(path, timeout=30.0)
     try:

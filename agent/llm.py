@@ -8,10 +8,23 @@ server works. The API key stays a SecretStr all the way into the client.
 
 from __future__ import annotations
 
-from langchain_core.language_models import BaseChatModel
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
 from pydantic import SecretStr
 
 from agent.config import Settings
+
+if TYPE_CHECKING:  # LangChain is imported only when a model is built
+    from langchain_core.language_models import BaseChatModel
+
+
+@cache
+def load_prompt(name: str) -> str:
+    """`prompts/<name>.md`, read as package data (`agent/prompts` links to the top-level
+    `prompts/`), so an installed wheel has its prompts wherever it runs."""
+    return (resources.files("agent") / "prompts" / f"{name}.md").read_text(encoding="utf-8")
 
 
 def llm_configured(settings: Settings) -> bool:

@@ -13,14 +13,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING
 
 from agent.approvals.store import ApprovalStore
 from agent.config import Settings, get_settings
 from agent.pagerduty.catalog import CatalogCache, account_key
 from agent.pagerduty.client import PagerDutyClient
 from agent.pagerduty.embedded import SANDBOX_TOKEN, connect, sandbox_persist_path
+
+if TYPE_CHECKING:  # for annotations only: LangGraph is not needed to build Services
+    from langgraph.runtime import Runtime
 
 
 @dataclass

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -25,7 +24,6 @@ from agent.config import Settings
 
 from .render import human_duration
 
-PROMPT = Path(__file__).resolve().parents[2] / "prompts" / "postmortem.md"
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _UNIT = r"(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b"
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*" + _UNIT, re.I)
@@ -206,7 +204,7 @@ async def llm_narrative(report: dict[str, Any], model: BaseChatModel) -> Narrati
     }
     template = template_narrative(report)
     try:
-        system = PROMPT.read_text(encoding="utf-8")
+        system = llm.load_prompt("postmortem")
         reply = await model.ainvoke([
             ("system", system),
             ("human", "Facts (JSON, computed; use only these numbers):\n"

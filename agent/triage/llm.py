@@ -10,8 +10,6 @@ rules.
 from __future__ import annotations
 
 import json
-from functools import cache
-from pathlib import Path
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -19,14 +17,13 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.config import Settings
-from agent.llm import chat_model
+from agent.llm import chat_model, load_prompt
 from agent.pagerduty.catalog import Catalog
 from agent.triage.alert import AlertFields
 from agent.triage.models import Intent, TriageResult
 from agent.triage.scoring import rank_services
 from agent.triage.text import make_details, make_title
 
-PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 MAX_SERVICES_IN_PROMPT = 150
 MAX_OUTPUT_TOKENS = 800
 TIMEOUT_S = 30.0
@@ -68,11 +65,6 @@ class LLMTriage(BaseModel):
     time_words: str | None
     message: str | None
     reasons: list[str]
-
-
-@cache
-def load_prompt(name: str) -> str:
-    return (PROMPTS / f"{name}.md").read_text(encoding="utf-8")
 
 
 def build_system_prompt(catalog: Catalog, text: str) -> str:
