@@ -13,7 +13,9 @@ import pytest
 from agent.config import get_settings
 from agent.pagerduty.sandbox import Clock, RunningSandbox, running_sandbox
 
-DEV_ACCOUNT = Path(__file__).parents[1] / "agent/data/demo-account.json"
+# The dev account (a copy of ../shared/eval/dev-account.json): the account the dev cases and
+# expected metrics are written against. The bundled demo (agent/data) is a different company.
+DEV_ACCOUNT = Path(__file__).parent / "triage" / "dev-account.json"
 SANDBOX_NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from agent.pagerduty.client import PagerDutyClient
+from agent.pagerduty.demo import demo_account
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -59,7 +60,8 @@ async def connect(settings: Settings, **client_options: Any) -> AsyncIterator[Pa
 
     from agent.pagerduty.sandbox import running_sandbox  # the sandbox only when it is used
 
-    account = settings.sandbox_account or demo_account_path()
+    # The bundled demo is dated as of today (agent/pagerduty/demo.py); a file given is served as is.
+    account = settings.sandbox_account or demo_account()
     persist = sandbox_persist_path(settings)
     cm = running_sandbox(
         account=account,

@@ -21,9 +21,12 @@ async def test_without_a_url_connect_serves_the_demo_account_and_persists_it(set
     async with connect(settings) as pd:
         assert pd.base_url.startswith("http://127.0.0.1:")
         services = await pd.list_services()
-        assert any(s.id == "PWEB001" for s in services)
+        assert any(s.id == "PFBSV01" and s.name == "Web Shop" for s in services)
+        # Dated as of today: the open incidents are inside PagerDuty's default 30-day window.
+        open_now = await pd.list_incidents(statuses=["triggered", "acknowledged"])
+        assert sorted(i.incident_number for i in open_now) == [2047, 2048]
         sender = (await pd.list_users())[0].email
-        created = await pd.create_incident("PWEB001", "from the first process", from_=sender)
+        created = await pd.create_incident("PFBSV01", "from the first process", from_=sender)
     persisted = sandbox_persist_path(settings)
     assert persisted == settings.incident_agent_checkpoint.with_suffix(".sandbox.json")
     assert persisted.exists()

@@ -155,7 +155,7 @@ async def test_a_planted_token_never_appears_in_logs_errors_or_reprs(caplog):
             for call in (
                 pd.get_incident("PNOSUCH"),
                 pd.list_incidents(statuses=["bogus"]),
-                pd.add_note("PINCD01", "x"),
+                pd.add_note("Q0FB2041", "x"),  # the bundled demo's incident #2041; no From
             ):
                 with pytest.raises(Exception) as caught:
                     await call

@@ -18,7 +18,7 @@ import pytest
 from agent.pagerduty.sandbox import Clock, running_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
-ACCOUNT = REPO / "agent" / "data" / "demo-account.json"
+ACCOUNT = REPO / "tests" / "triage" / "dev-account.json"  # the dev account, not the bundled demo
 # 2026-11-20T12:00Z is 45.6 weeks after the Core Backend rotation's virtual start
 # (2026-01-05T09:00Z, weekly turns, users David, Elena, Marco): week 45, 45 % 3 = 0,
 # so David Miller (PUCO001) is on call at level 1 for the Public API.

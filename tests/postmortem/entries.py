@@ -11,12 +11,12 @@ from agent.pagerduty.models import Incident
 
 DEV_ACCOUNT = Path("/work/shared/eval/dev-account.json")
 DEV_EXPECTED = Path("/work/shared/eval/dev-postmortem-expected.json")
-BUNDLED_ACCOUNT = Path(__file__).resolve().parents[2] / "agent" / "data" / "demo-account.json"
+DEV_COPY = Path(__file__).resolve().parents[1] / "triage" / "dev-account.json"
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 
 
 def dev_account() -> dict[str, Any]:
-    path = DEV_ACCOUNT if DEV_ACCOUNT.exists() else BUNDLED_ACCOUNT
+    path = DEV_ACCOUNT if DEV_ACCOUNT.exists() else DEV_COPY
     return json.loads(path.read_text())
 
 

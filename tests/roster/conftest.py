@@ -9,7 +9,7 @@ import pytest
 
 from agent.pagerduty.catalog import Catalog
 
-DEV_ACCOUNT = Path(__file__).resolve().parents[2] / "agent" / "data" / "demo-account.json"
+DEV_ACCOUNT = Path(__file__).resolve().parents[1] / "triage" / "dev-account.json"
 
 
 def _ref(kind: str, id: str, summary: str | None = None) -> dict:
