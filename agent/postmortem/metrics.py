@@ -30,7 +30,9 @@ entries' own `created_at`; "valid" means not set aside as an anomaly):
   accept with a user agent), in order of first action.
 - `responder_requests`: responder request log entries.
 - `notes`: annotate entries (count); `notes_list`: `{at, by, text}` each.
-- `reassignments`: reassign events: assigns made by a person and delegations.
+- `reassignments`: reassign events: assigns made by a person and delegations. The
+  incident's first assignment is not one, even when a person made it (an incident
+  opened with an explicit assignee): nobody was assigned before it.
 - `acknowledgements`: valid acknowledges (re-acks after an unacknowledge count).
 - `time_in_status_s`: seconds spent `triggered` and `acknowledged`, summed over
   the closed intervals of the walk (up to the final resolve). An unresolved
@@ -134,6 +136,7 @@ def compute_metrics(timeline: Timeline, incident: Incident | None = None) -> dic
         return sum(e.kind == kind for e in events)
 
     notifies = [e for e in events if e.kind == "notify"]
+    first_assignment = next((e for e in events if e.kind in ("assign", "reassign")), None)
     notes = [e for e in events if e.kind == "annotate"]
     first_ack = acks[0] if acks else None
     return {
@@ -154,7 +157,8 @@ def compute_metrics(timeline: Timeline, incident: Incident | None = None) -> dic
         ]),
         "responder_requests": count("responder_request"),
         "acknowledgements": len(acks),
-        "reassignments": count("reassign"),
+        "reassignments": count("reassign") - (first_assignment is not None
+                                               and first_assignment.kind == "reassign"),
         "retriggers": retriggers,
         "notes": len(notes),
         "notes_list": [{"at": _iso(e.at), "by": e.actor_id, "text": e.text} for e in notes],

@@ -28,10 +28,14 @@ LABELS = {
 }
 
 
+NONE = "—"
+"""Shown where there is nothing to count (never acknowledged, not resolved, nobody paged)."""
+
+
 def human_duration(seconds: int | None) -> str:
-    """`390` -> `6 min 30 s`; `None` -> `n/a` (never acknowledged, unresolved)."""
+    """`390` -> `6 min 30 s`; `None` -> `—` (never acknowledged, unresolved)."""
     if seconds is None:
-        return "n/a"
+        return NONE
     if seconds == 0:
         return "0 s"
     sign = "-" if seconds < 0 else ""
@@ -107,17 +111,19 @@ def to_markdown(report: dict[str, Any]) -> str:
     if inc.get("escalation_policy"):
         policy = inc["escalation_policy"]
         lines.append(f"| Escalation policy | {_cell(policy.get('name') or policy['id'])} |")
+    people = _user_names(report["timeline"])
+    first = _first_assignment(report["timeline"])
     lines += ["", "## Metrics", "", "| Metric | Value | Seconds |", "| --- | --- | --- |"]
     for key, label in (("time_to_acknowledge_s", "Time to acknowledge"),
                        ("time_to_resolve_s", "Time to resolve")):
         value = metrics.get(key)
         lines.append(f"| {label} | {human_duration(value)} | "
-                     f"{value if value is not None else 'null'} |")
+                     f"{value if value is not None else NONE} |")
     for status, seconds in (metrics.get("time_in_status_s") or {}).items():
         lines.append(f"| Time {status} | {human_duration(seconds)} | {seconds} |")
     by_channel = ", ".join(f"{k} {v}" for k, v in metrics.get("notifications_by_channel", {}).items())
     lines += [
-        f"| First acknowledged by | {metrics.get('first_acknowledged_by') or 'nobody'} | |",
+        f"| First acknowledged by | {_who(metrics.get('first_acknowledged_by'), people)} | |",
         f"| Acknowledgements | {metrics.get('acknowledgements', 0)} | |",
         f"| Escalations | {metrics['escalations']} | |",
         f"| Notifications | {metrics['notifications']}"
@@ -126,8 +132,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"| Re-triggers | {metrics.get('retriggers', 0)} | |",
         f"| Notes | {metrics.get('notes', 0)} | |",
         f"| Log entries | {metrics['log_entries']} | |",
-        f"| Paged | {_cell(', '.join(metrics.get('paged_users') or []) or 'nobody')} | |",
-        f"| Responders | {_cell(', '.join(metrics.get('responders') or []) or 'nobody')} | |",
+        f"| Paged | {_people(metrics.get('paged_users'), people)} | |",
+        f"| Responders | {_people(metrics.get('responders'), people)} | |",
         "", "## Timeline", "", "```mermaid", mermaid_gantt(report), "```", "",
         "| Time (UTC) | Since trigger | Event | By | Details |",
         "| --- | --- | --- | --- | --- |",
@@ -141,7 +147,8 @@ def to_markdown(report: dict[str, Any]) -> str:
             names = ", ".join(event.get("user_names") or event["users"])
             details = f"{names}{' via ' + event['channel'] if event['kind'] == 'notify' else ''}" \
                       + (f": {details}" if details else "")
-        lines.append(f"| {_clock(event['at'])} | {offset} | {LABELS.get(event['kind'], event['type'])} "
+        kind = "assign" if event["id"] == first else event["kind"]
+        lines.append(f"| {_clock(event['at'])} | {offset} | {LABELS.get(kind, event['type'])} "
                      f"| {_cell(event.get('actor_name') or '')} | {_cell(details)} |")
     lines += ["", "## Anomalies", ""]
     if report["anomalies"]:
@@ -174,7 +181,8 @@ def mermaid_gantt(report: dict[str, Any]) -> str:
     for i, (name, start, end) in enumerate(bars[:MERMAID_MILESTONES]):
         tag = "crit, " if name == "triggered" else "active, "
         out.append(f"    {name.capitalize()} :{tag}s{i}, {_stamp(start)}, {_stamp(end)}")
-    key = [e for e in report["timeline"] if e["kind"] in KEY_KINDS]
+    first = _first_assignment(report["timeline"])
+    key = [e for e in report["timeline"] if e["kind"] in KEY_KINDS and e["id"] != first]
     out.append("    section Events")
     for i, event in enumerate(key[:MERMAID_MILESTONES]):
         text = LABELS.get(event["kind"], event["kind"])
@@ -221,4 +229,32 @@ def _stamp(value: str) -> str:
 
 def _clock(value: str | None) -> str:
     at = _parse(value)
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "n/a"
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else NONE
+
+
+def _first_assignment(timeline: list[dict[str, Any]]) -> str | None:
+    """The id of the incident's first assignment: shown as "Assigned", never "Reassigned",
+    even when a person made it (the metrics do not count it as a reassignment either)."""
+    return next((e["id"] for e in timeline if e["kind"] in ("assign", "reassign")), None)
+
+
+def _user_names(timeline: list[dict[str, Any]]) -> dict[str, str]:
+    """User id -> name, from the names the log entries carry."""
+    names: dict[str, str] = {}
+    for event in timeline:
+        if event.get("actor_id") and event.get("actor_name"):
+            names.setdefault(event["actor_id"], event["actor_name"])
+        names.update((u, n) for u, n in zip(event.get("users") or [], event.get("user_names") or [],
+                                            strict=False) if u not in names)
+    return names
+
+
+def _who(user_id: str | None, names: dict[str, str]) -> str:
+    if not user_id:
+        return NONE
+    name = names.get(user_id)
+    return _cell(f"{name} ({user_id})" if name and name != user_id else user_id)
+
+
+def _people(user_ids: list[str] | None, names: dict[str, str]) -> str:
+    return ", ".join(_who(u, names) for u in user_ids or []) or NONE

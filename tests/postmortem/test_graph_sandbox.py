@@ -91,3 +91,32 @@ def test_graph_module_exports():
     assert list(build_graph().compile().get_graph().nodes) == [
         "__start__", "fetch_incident", "fetch_log_entries", "build_timeline", "narrate", "publish",
         "approve_note", "post_note", "__end__"]
+
+
+async def test_an_open_incident_opened_with_an_assignee_has_no_reassignment(sandbox, tmp_path):
+    """The agent opens incidents with an explicit assignee, as a person (From): PagerDuty logs
+    that first assignment with a user agent. It is the initial assignment, not a reassignment;
+    with nothing acknowledged or resolved, those rows say "—"."""
+    ref = {"type": "user_reference"}
+    async with PagerDutyClient(sandbox.base_url, SecretStr("sandbox-token"),
+                               default_from="susan.clark@contoso.example") as pd:
+        body = await pd.request("POST", "/incidents", json={"incident": {
+            "type": "incident", "title": "Checkout latency", "urgency": "high",
+            "service": {"id": "PAPI001", "type": "service_reference"},
+            "assignments": [{"assignee": {**ref, "id": "PUCO001"}}]}})
+        incident_id = body["incident"]["id"]
+        state = await run(sandbox, tmp_path, incident_id)
+        metrics, md = state["metrics"], state["markdown"]
+        assert metrics["reassignments"] == 0 and metrics["time_to_acknowledge_s"] is None
+        assert "| Reassignments | 0 | |" in md and "Reassigned" not in md
+        assert "| Time to acknowledge | — | — |" in md and "| Time to resolve | — | — |" in md
+        assert "| First acknowledged by | — | |" in md and "| Resolved | — |" in md
+        assert "| Assigned | Susan Clark | David Miller |" in md
+        assert "| Paged | David Miller (PUCO001) | |" in md
+
+        # A person moving it afterwards is a reassignment.
+        await pd.request("PUT", f"/incidents/{incident_id}", json={"incident": {
+            "type": "incident_reference", "assignments": [{"assignee": {**ref, "id": "PUCO002"}}]}})
+        state = await run(sandbox, tmp_path, incident_id)
+        assert state["metrics"]["reassignments"] == 1
+        assert "| Reassignments | 1 | |" in state["markdown"]

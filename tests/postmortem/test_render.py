@@ -40,7 +40,7 @@ def long_report():
 
 def test_human_durations():
     assert [human_duration(s) for s in (0, 45, 390, 2865, 3600, 93784, None)] == [
-        "0 s", "45 s", "6 min 30 s", "47 min 45 s", "1 h", "1 d 2 h 3 min 4 s", "n/a"]
+        "0 s", "45 s", "6 min 30 s", "47 min 45 s", "1 h", "1 d 2 h 3 min 4 s", "—"]
 
 
 def test_markdown_sections_and_metrics():
@@ -75,7 +75,7 @@ def test_mermaid_labels_cannot_break_the_grammar():
 def test_unresolved_report_says_so():
     report = report_for(incident(status="triggered"), [entry(1, "trigger", 0)])
     md = to_markdown(report)
-    assert "| Time to resolve | n/a | null |" in md and "It is not resolved" in md
+    assert "| Time to resolve | — | — |" in md and "It is not resolved" in md
 
 
 def _mermaid_blocks(md: str) -> list[str]:
