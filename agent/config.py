@@ -79,6 +79,23 @@ class Settings(BaseSettings):
     # PagerDuty webhooks (V3); several secrets during rotation
     pagerduty_webhook_secrets: list[SecretStr] = Field(default_factory=list)
 
+    # Alert intake (agent/intake): Events API v2, Alertmanager and generic webhooks
+    intake_routing_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Events API v2: service id or name -> routing key (the sender's credential).",
+    )
+    intake_tokens: list[SecretStr] = Field(
+        default_factory=list, description="Bearer tokens for /intake/alertmanager and /intake/generic."
+    )
+    intake_hmac_secrets: list[SecretStr] = Field(
+        default_factory=list, description="HMAC-SHA256 secrets for /intake/generic (X-Signature)."
+    )
+    intake_generic_mapping: dict[str, str] = Field(
+        default_factory=dict, description="Generic webhook: our field -> dotted path in the body."
+    )
+    intake_max_body_bytes: int = 512_000
+    intake_storm_window_s: float = 600.0
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -100,6 +100,9 @@ def create_app(settings: Settings) -> Starlette:
     """The server; nothing opens until the lifespan starts."""
     events = Events(settings)
     webhook_routes, receiver = _webhook_routes(settings, events)
+    from agent.intake import IntakeReceiver  # alerts from monitoring: /v2/enqueue, /intake/*
+
+    intake = IntakeReceiver(settings, lambda: events.runner)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -128,6 +131,8 @@ def create_app(settings: Settings) -> Starlette:
             if receiver is not None:
                 receiver.start()
                 stack.push_async_callback(receiver.stop)
+            stack.push_async_callback(intake.stop)
+            app.state.intake = intake
             log.info("incident-agent server ready (Slack: %s, webhooks: %s)",
                      "on" if app.state.slack else "off", "on" if receiver else "off")
             yield
@@ -137,6 +142,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/slack/events", slack_events, methods=["POST"]),
             *webhook_routes,
+            *intake.routes(),
         ],
         lifespan=lifespan,
     )

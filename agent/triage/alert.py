@@ -26,9 +26,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from agent.pagerduty.catalog import Catalog
+from agent.pagerduty.models import Service
 from agent.triage.models import ServiceCandidate
 from agent.triage.scoring import rank_with_words
 
@@ -70,6 +71,7 @@ FIELD_WEIGHTS: dict[str, float] = {
     "cluster": 1.0,
 }
 OTHER_LABEL_WEIGHT = 0.5
+ROUTED_WEIGHT = 5.0
 TEXT_WEIGHT = 1.0  # annotations and custom details: as much as the summary's words
 MAX_FIELD_CHARS = 500
 MAX_TEXT_FIELDS = 20
@@ -83,12 +85,19 @@ class AlertFields(BaseModel):
     source: str | None = None
     component: str | None = None
     group: str | None = None
-    class_: str | None = Field(None, alias="class")
+    class_: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("class", "class_"),
+        serialization_alias="class",
+    )
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
     custom_details: dict[str, Any] = Field(default_factory=dict)
     sender: str | None = None
     """Which intake received it: events_v2, alertmanager, generic."""
+    routed_service: str | None = None
+    """The service the sender's routing key maps to in settings (id or name):
+    configuration, not words, so it outweighs every other field."""
 
     model_config = {"populate_by_name": True}
 
@@ -147,6 +156,11 @@ def evidence(alert: AlertFields) -> list[Evidence]:
 def rank_fields(alert: AlertFields, catalog: Catalog) -> dict[str, tuple[float, list[str]]]:
     """service id -> (weighted score from the structured fields, reasons)."""
     scores: dict[str, tuple[float, list[str]]] = {}
+    if alert.routed_service and (service := named_service(alert.routed_service, catalog)):
+        scores[service.id] = (
+            ROUTED_WEIGHT,
+            [f"routing key -> {service.name} (weight {ROUTED_WEIGHT})"],
+        )
     for ev in evidence(alert):
         for candidate, _ in rank_with_words(ev.value, catalog)[:3]:
             # A field value is short; a weak partial match is noise, not evidence.
@@ -157,6 +171,12 @@ def rank_fields(alert: AlertFields, catalog: Catalog) -> dict[str, tuple[float, 
             why.append(f"{ev.field}={ev.value[:60]!r} (weight {ev.weight}, +{gained})")
             scores[candidate.id] = (score + gained, why)
     return scores
+
+
+def named_service(words: str, catalog: Catalog) -> Service | None:
+    return catalog.service(words) or next(
+        (s for s in catalog.services if s.name.lower() == words.strip().lower()), None
+    )
 
 
 def merge(

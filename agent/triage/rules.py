@@ -13,10 +13,17 @@ import re
 from typing import Any
 
 from agent.pagerduty.catalog import Catalog
-from agent.triage.alert import AlertFields, merge, rank_fields, severity_of
+from agent.triage.alert import (
+    ROUTED_WEIGHT,
+    AlertFields,
+    merge,
+    named_service,
+    rank_fields,
+    severity_of,
+)
 from agent.triage.intents import detect
 from agent.triage.kinds import OFFICE, failure_words, not_incident_kind
-from agent.triage.models import Intent, TriageResult
+from agent.triage.models import Intent, ServiceCandidate, TriageResult
 from agent.triage.scoring import FLOOR, clear_winner, rank_with_words
 from agent.triage.severity import default_urgency, priority_for_level, priority_named, read_severity
 from agent.triage.text import make_details, make_title
@@ -102,6 +109,20 @@ def pick_service(
     A catalog service id written in the text only counts when the words also
     point at that service; an id alone cannot choose what gets paged."""
     ranked = rank_with_words(words, catalog)
+    if alert is not None and alert.routed_service:
+        routed = named_service(alert.routed_service, catalog)
+        if routed is not None:
+            # The sender's routing key is configuration (as at PagerDuty): it decides.
+            why = f"the routing key's service, {routed.name} ({routed.id}), as configured"
+            others = [c for c, _ in ranked if c.id != routed.id and c.score >= FLOOR]
+            reasons = [f"service {routed.name} ({routed.id}): {why}"]
+            if others:
+                reasons.append(
+                    "the words also point at "
+                    + ", ".join(f"{c.name} ({c.score})" for c in others[:2])
+                )
+            top = ServiceCandidate(id=routed.id, name=routed.name, score=ROUTED_WEIGHT, why=why)
+            return routed.id, routed.name, [top], reasons
     if alert is not None and (fields := rank_fields(alert, catalog)):
         matched_words = {c.id: m for c, m in ranked}
         ranked = [

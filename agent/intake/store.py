@@ -1,0 +1,182 @@
+"""Which alert started which run, and how many joined it since (storms).
+
+One row per problem: the sender's key (dedup_key or groupKey), a service
+hint read before triage (routing key, `service`/`app`/`job` label, source),
+the summary, the run's thread, a count and the latest alert's details. A
+row is open until its problem is resolved or its run ended without a write.
+
+"Similar summary" is difflib's ratio (the standard library's sequence
+matcher) on summaries with digits masked, so "p99 3.1s" and "p99 4.7s" are
+the same alert; it is enough for one service's alerts within a window.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SIMILAR = 0.85
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS intake_alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    service_hint TEXT,
+    summary TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first_at REAL NOT NULL,
+    last_at REAL NOT NULL,
+    latest TEXT,
+    note TEXT
+);
+CREATE INDEX IF NOT EXISTS intake_alerts_key ON intake_alerts (key, state);
+CREATE INDEX IF NOT EXISTS intake_alerts_thread ON intake_alerts (thread_id);
+"""
+
+
+@dataclass
+class AlertRow:
+    id: int
+    key: str
+    sender: str
+    service_hint: str | None
+    summary: str
+    thread_id: str
+    state: str
+    """open or closed."""
+    count: int
+    first_at: float
+    last_at: float
+    latest: dict[str, Any] | None
+    note: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _mask(summary: str) -> str:
+    return re.sub(r"\d+(?:\.\d+)?", "#", summary.lower()).strip()
+
+
+def similar(a: str, b: str) -> bool:
+    """Same text up to numbers, or one summary extending the other ("… (17 in the last minute)")."""
+    x, y = sorted((_mask(a), _mask(b)), key=len)
+    if x and y.startswith(x):
+        return True
+    return difflib.SequenceMatcher(None, x, y).ratio() >= SIMILAR
+
+
+class AlertStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+
+    def _row(self, row: sqlite3.Row | None) -> AlertRow | None:
+        if row is None:
+            return None
+        data = dict(row)
+        data["latest"] = json.loads(data["latest"]) if data["latest"] else None
+        return AlertRow(**data)
+
+    def open_by_key(self, key: str) -> AlertRow | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM intake_alerts WHERE key = ? AND state = 'open' ORDER BY id DESC",
+                (key,),
+            ).fetchone()
+        return self._row(row)
+
+    def open_similar(self, service_hint: str, summary: str, since: float) -> AlertRow | None:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM intake_alerts WHERE service_hint = ? AND state = 'open'"
+                " AND last_at >= ? ORDER BY id DESC LIMIT 50",
+                (service_hint, since),
+            ).fetchall()
+        for row in rows:
+            if similar(row["summary"], summary):
+                return self._row(row)
+        return None
+
+    def create(
+        self, *, key: str, sender: str, service_hint: str | None, summary: str, thread_id: str,
+        count: int, now: float, latest: dict[str, Any],
+    ) -> AlertRow:  # fmt: skip
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO intake_alerts (key, sender, service_hint, summary, thread_id, state,"
+                " count, first_at, last_at, latest) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+                (
+                    key,
+                    sender,
+                    service_hint,
+                    summary,
+                    thread_id,
+                    count,
+                    now,
+                    now,
+                    json.dumps(latest),
+                ),
+            )
+            row_id = cursor.lastrowid
+        row = self.get(int(row_id or 0))
+        assert row is not None
+        return row
+
+    def get(self, row_id: int) -> AlertRow | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM intake_alerts WHERE id = ?", (row_id,)).fetchone()
+        return self._row(row)
+
+    def join(self, row_id: int, count: int, now: float, latest: dict[str, Any]) -> AlertRow:
+        with self._lock:
+            self._db.execute(
+                "UPDATE intake_alerts SET count = count + ?, last_at = ?, latest = ? WHERE id = ?",
+                (count, now, json.dumps(latest), row_id),
+            )
+        row = self.get(row_id)
+        assert row is not None
+        return row
+
+    def close(self, row_id: int, note: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE intake_alerts SET state = 'closed', note = ? WHERE id = ?", (note, row_id)
+            )
+
+    def annotate(self, row_id: int, note: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE intake_alerts SET note = ? WHERE id = ?", (note, row_id))
+
+    def for_thread(self, thread_id: str) -> AlertRow | None:
+        """The alert row behind a run: its count and latest details, for the approval."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM intake_alerts WHERE thread_id = ? ORDER BY id DESC", (thread_id,)
+            ).fetchone()
+        return self._row(row)
+
+    def all(self, limit: int = 200) -> list[AlertRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM intake_alerts ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [r for r in (self._row(x) for x in rows) if r is not None]
+
+    def close_db(self) -> None:
+        with self._lock:
+            self._db.close()
