@@ -1,8 +1,11 @@
 """The `incident-agent` command: Typer for the shape, Rich for the screen.
 
 Exit codes: 0 done (or left paused on purpose), 1 the write or a PagerDuty
-call failed, 2 bad input or a refused answer, 3 rejected by a human,
-4 unknown or already answered thread.
+call failed (a failed write stays retryable), 2 bad input, a refused answer
+or a setting to fix, 3 rejected by a human, 4 unknown or already answered
+thread (or nothing to retry), 130 interrupted (Ctrl-C; a pause stays paused).
+No traceback reaches a user: one line, or with `--json` a status object on
+stdout; `--debug` shows the traceback.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.panel import Panel
@@ -25,7 +30,7 @@ from agent.approvals import Approver
 from agent.checkpoint import open_checkpointer
 from agent.config import Settings, get_settings
 from agent.runner import AlreadyDecided, Outcome, RefusedAnswer, Runner, UnknownApproval
-from agent.runtime import Services, open_services
+from agent.runtime import SenderError, Services, open_services
 from agent.triage import TriageInputError
 from agent.triage.text import validate_input as check_text
 
@@ -40,17 +45,42 @@ console = Console()
 err = Console(stderr=True)
 
 EXIT = {"done": 0, "awaiting_approval": 0, "needs_input": 0, "not_incident": 0,
-        "error": 1, "rejected": 3}
+        "error": 1, "failed": 1, "rejected": 3}
+
+STEPS = {
+    "triage": "Reading the request",
+    "lookup_service": "Finding the service",
+    "resolve_oncall": "Checking who is on call",
+    "check_open_incidents": "Looking for open incidents",
+    "propose": "Preparing the proposal",
+    "find_incident": "Finding the incident",
+    "propose_update": "Preparing the update",
+    "check_roster": "Checking the schedule",
+    "propose_override": "Preparing the override",
+    "check_sender": "Checking who the write acts as",
+    "clarify": "Asking which one is meant",
+    "approve": "Waiting for the approval",
+    "execute": "Writing to PagerDuty",
+    "await_retry": "Recording what did not complete",
+    "report": "Writing the report",
+}
+"""Each graph step in words, for the live status line."""
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
 def _fail(message: str, code: int, as_json: bool = False) -> typer.Exit:
     """Errors go to stderr; with --json, scripts also get them as JSON on stdout."""
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    err.print("[red]error:[/red] ", end="")
+    err.print(message, markup=False, highlight=False)
     if as_json:
-        console.print_json(json.dumps({"status": "error", "error": message, "exit_code": code}))
+        _print_json({"status": "error", "error": message, "exit_code": code})
     return typer.Exit(code)
+
+
+def _print_json(data: Any) -> None:
+    """Plain `json.dumps`: Rich's pretty printer costs seconds on a long list."""
+    sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
 
 
 def _run(coro: Awaitable[T]) -> T:
@@ -64,9 +94,22 @@ async def _runner(settings: Settings, *, progress: bool = False) -> AsyncIterato
     async with open_services(settings) as services, open_checkpointer(
         settings.incident_agent_checkpoint
     ) as saver:
-        on_step = (lambda node: err.print(f"[dim]✓ {node}[/dim]")) if progress else None
-        yield Runner(build_graph(), services, saver, surface="cli",
-                     on_pause=await _announcer(settings, services), on_step=on_step)
+        status = err.status("Starting…") if progress and err.is_terminal else None
+
+        def on_step(node: str) -> None:
+            if status is not None:
+                status.update(f"{STEPS.get(node, 'Working')}…")
+
+        if status is not None:
+            status.start()
+        try:
+            yield Runner(build_graph(), services, saver, surface="cli",
+                         on_pause=await _announcer(settings, services),
+                         on_decided=await _decision_announcer(settings, services),
+                         on_step=on_step if progress else None)
+        finally:
+            if status is not None:
+                status.stop()
 
 
 async def _announcer(settings: Settings, services: Services) -> Callable[[Outcome], Awaitable[None]] | None:
@@ -78,6 +121,22 @@ async def _announcer(settings: Settings, services: Services) -> Callable[[Outcom
     return announcer(settings, services)
 
 
+async def _decision_announcer(settings: Settings, services: Services) -> Callable[[Outcome], Awaitable[None]] | None:
+    """A decision taken here updates the thread's Slack message too (buttons removed)."""
+    if not (settings.slack_bot_token and settings.slack_channel):
+        return None
+    from agent.slack import notify
+
+    decided = getattr(notify, "decided", None)
+    if decided is None:
+        return None
+
+    async def announce(outcome: Outcome) -> None:
+        await decided(settings, services, outcome.thread_id, outcome)
+
+    return announce
+
+
 def _approver(name: str | None, email: str | None, settings: Settings) -> Approver:
     return Approver(name=name or getpass.getuser(), source="cli",
                     email=email or settings.pagerduty_from)
@@ -85,12 +144,17 @@ def _approver(name: str | None, email: str | None, settings: Settings) -> Approv
 
 def _show(outcome: Outcome, as_json: bool) -> None:
     if as_json:
-        console.print_json(json.dumps(outcome.as_json(), default=str))
+        _print_json(outcome.as_json())
         return
     style = {"done": "green", "awaiting_approval": "yellow", "needs_input": "yellow",
-             "rejected": "red", "error": "red", "not_incident": "blue"}.get(outcome.status, "white")
-    title = f"{outcome.status} · thread {outcome.thread_id}"
-    console.print(Panel(outcome.report or outcome.status, title=title, border_style=style))
+             "rejected": "red", "error": "red", "failed": "red",
+             "not_incident": "blue"}.get(outcome.status, "white")
+    title = f"{outcome.status.replace('_', ' ')} · thread {outcome.thread_id}"
+    console.print(Panel(outcome.report or outcome.status, title=title, border_style=style),
+                  markup=False)
+    if outcome.status == "failed":
+        console.print(f"Finish it: incident-agent retry {outcome.thread_id}  |  close it: "
+                      f"incident-agent reject {outcome.thread_id} --reason '…'", highlight=False)
     if outcome.status in ("awaiting_approval", "needs_input"):
         asked = (outcome.request or {}).get("action_requests", [{}])[0].get("args", {})
         field = next((k for k, v in asked.items() if v is None and k != "candidates"), "service_id")
@@ -121,20 +185,38 @@ def _answer(kind: str, edits: dict[str, Any] | None, outcome_request: dict[str, 
     return {"decisions": [{"type": "approve"}]}
 
 
+ANSWERS = {"approve": "approve", "a": "approve", "edit": "edit", "e": "edit",
+           "reject": "reject", "r": "reject"}
+"""Whole words only: `abort` or `exit` must never approve or edit."""
+
+
 def _ask_in_terminal(outcome: Outcome) -> tuple[str, dict[str, Any] | None, str | None]:
+    """Ask until the answer is one of the allowed words; Ctrl-C raises KeyboardInterrupt."""
     allowed = outcome.request["review_configs"][0]["allowed_decisions"] if outcome.request else []
-    choices = {"a": "approve", "e": "edit", "r": "reject"}
-    keys = "/".join(k for k, v in choices.items() if v in allowed)
+    words = " / ".join(f"{w} ({w[0]})" for w in ("approve", "edit", "reject") if w in allowed)
     while True:
-        pick = typer.prompt(f"Decision [{keys}]").strip().lower()[:1]
-        if choices.get(pick) in allowed:
+        pick = ANSWERS.get(_read_line(f"Decision [{words}]: ").strip().lower())
+        if pick in allowed:
             break
-    if choices[pick] == "reject":
-        return "reject", None, typer.prompt("Reason")
-    if choices[pick] == "edit":
-        raw = typer.prompt("Edits as field=value, comma separated")
-        return "edit", _parse_edits([p for p in raw.split(",") if p.strip()]), None
+        err.print(f"Please answer with one of: {words}.", highlight=False)
+    if pick == "reject":
+        return "reject", None, _read_line("Reason (kept in the audit log): ")
+    if pick == "edit":
+        while True:
+            raw = _read_line("Edits as field=value, comma separated: ")
+            items = [p for p in raw.split(",") if p.strip()]
+            if items and all("=" in p for p in items):
+                return "edit", _parse_edits(items), None
+            err.print("Give at least one field=value.", highlight=False)
     return "approve", None, None
+
+
+def _read_line(prompt: str) -> str:
+    """`input()` on the main thread, outside any event loop: Ctrl-C stops it at once."""
+    try:
+        return input(prompt)
+    except EOFError:
+        raise KeyboardInterrupt from None
 
 
 @app.command()
@@ -147,26 +229,43 @@ def run(
     """Triage PROMPT and do the PagerDuty work, asking before any write."""
     settings = get_settings()
     try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail("the alert text is not valid UTF-8; nothing was done", 2, as_json) from None
+    try:
         check_text(prompt)
     except TriageInputError as exc:
         raise _fail(str(exc), 2, as_json) from None
     interactive = not no_wait and not as_json and sys.stdin.isatty()
 
-    async def go() -> Outcome:
+    async def begin() -> Outcome:
         async with _runner(settings, progress=not as_json) as runner:
-            outcome = await runner.start({"prompt": prompt})
-            while interactive and outcome.status in ("awaiting_approval", "needs_input"):
-                _show(outcome, False)
-                kind, edits, reason = _ask_in_terminal(outcome)
-                try:
-                    outcome = await runner.resume(
-                        outcome.thread_id, _answer(kind, edits, outcome.request, reason),
-                        _approver(approver, None, settings), interrupt_id=outcome.interrupt_id)
-                except RefusedAnswer as exc:
-                    err.print(f"[red]refused:[/red] {exc}")
-            return outcome
+            try:
+                await runner.services.acting_user()
+            except SenderError as exc:
+                raise _fail(str(exc), 2, as_json) from None
+            return await runner.start({"prompt": prompt})
 
-    outcome = _run(go())
+    async def answer(outcome: Outcome, decision: tuple[str, dict[str, Any] | None, str | None]) -> Outcome:
+        kind, edits, reason = decision
+        async with _runner(settings, progress=True) as runner:
+            return await runner.resume(
+                outcome.thread_id, _answer(kind, edits, outcome.request, reason),
+                _approver(approver, None, settings), interrupt_id=outcome.interrupt_id)
+
+    outcome = _run(begin())
+    while interactive and outcome.status in ("awaiting_approval", "needs_input"):
+        _show(outcome, False)
+        try:
+            decision = _ask_in_terminal(outcome)
+        except KeyboardInterrupt:
+            err.print(f"\nLeft paused. Answer later: incident-agent approve {outcome.thread_id} "
+                      f"| incident-agent reject {outcome.thread_id} --reason '…'", highlight=False)
+            raise typer.Exit(130) from None
+        try:
+            outcome = _run(answer(outcome, decision))
+        except RefusedAnswer as exc:
+            err.print(f"refused, nothing changed: {exc}", highlight=False)
     _show(outcome, as_json)
     raise typer.Exit(EXIT.get(outcome.status, 1))
 
@@ -177,12 +276,16 @@ def _decide(thread: str, kind: str, edits: dict[str, Any] | None, reason: str | 
 
     async def go() -> Outcome:
         async with _runner(settings, progress=not as_json) as runner:
+            who = _approver(approver, email, settings)
+            if kind == "retry":
+                return await runner.retry(thread, who)
             status, pending = await runner.services.store.get(thread)
             if pending is None:
                 raise AlreadyDecided(f"thread {thread} is not waiting for an answer (it is {status})")
+            if pending.kind == "failed" and kind != "reject":
+                return await runner.retry(thread, who)  # approving a failed write is a retry
             return await runner.resume(thread, _answer(kind, edits, pending.request, reason),
-                                       _approver(approver, email, settings),
-                                       interrupt_id=pending.interrupt_id)
+                                       who, interrupt_id=pending.interrupt_id)
 
     try:
         outcome = _run(go())
@@ -219,6 +322,18 @@ def reject(
 
 
 @app.command()
+def retry(
+    thread: Annotated[str, typer.Argument(help="Thread id from `approvals`.")],
+    approver: Annotated[str | None, typer.Option("--as", help="Your name, for the audit log.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Finish an approved write that failed or stopped midway; it first checks what
+    PagerDuty already has, so nothing is written twice. Exit 0 done, 1 failed again,
+    4 nothing to retry."""
+    _decide(thread, "retry", None, None, approver, None, as_json)
+
+
+@app.command()
 def approvals(as_json: JsonOpt = False) -> None:
     """List threads waiting for a human, from the checkpoint store."""
     settings = get_settings()
@@ -234,16 +349,17 @@ def approvals(as_json: JsonOpt = False) -> None:
 
     rows = _run(go())
     if as_json:
-        console.print_json(json.dumps([
+        _print_json([
             {"thread_id": p.thread_id, "graph": p.graph, "interrupt_id": p.interrupt_id,
-             "status": p.kind, "prompt": p.prompt,
+             "status": p.kind, "error": p.error, "prompt": p.prompt,
              "action": p.request["action_requests"][0]["name"],
              "description": p.request["action_requests"][0].get("description", ""),
-             "created_at": p.created_at} for p in rows]))
+             "created_at": p.created_at} for p in rows])
         return
-    table = Table("thread", "waiting for", "action", "prompt")
+    table = Table("thread", "status", "action", "prompt / error")
     for p in rows:
-        table.add_row(p.thread_id, p.kind, p.request["action_requests"][0]["name"], p.prompt[:80])
+        table.add_row(p.thread_id, p.kind.replace("_", " "), p.request["action_requests"][0]["name"],
+                      (p.error or p.prompt)[:100])
     console.print(table if rows else "No approvals pending.")
 
 
@@ -261,13 +377,27 @@ def audit(
     finally:
         store.close()
     if as_json:
-        console.print_json(json.dumps(rows, default=str))
+        _print_json(rows)
         return
-    table = Table("thread", "decision", "by", "action", "result")
+    table = Table("time (UTC)", "thread", "who", "from", "decision", "result")
     for r in rows:
-        table.add_row(r["thread_id"], r["decision"], r["approver"].get("name", "?"),
-                      r["proposal"].get("action", ""), json.dumps(r["result"])[:60])
-    console.print(table)
+        when = datetime.fromtimestamp(r["at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(when, r["thread_id"], r["approver"].get("name", "?"),
+                      r["approver"].get("source", "?"), r["decision"], _audit_result(r))
+    console.print(table if rows else "No decisions yet.")
+
+
+def _audit_result(row: dict[str, Any]) -> str:
+    """One line: what the decision did in PagerDuty."""
+    result = row.get("result") or {}
+    action = row["proposal"].get("action", "")
+    if row["decision"] == "reject":
+        return f"nothing written ({action})" + (f": {row['message']}" if row.get("message") else "")
+    if result.get("error"):
+        return f"{action}: {result['error']}"[:160]
+    what = f"#{result['incident_number']}" if result.get("incident_number") else result.get("id", "")
+    tries = sum(1 for a in row.get("attempts") or [] if a["step"] == "write")
+    return f"{action} {what}".strip() + (f" ({tries} attempts)" if tries > 1 else "")
 
 
 @app.command("triage")
@@ -338,6 +468,22 @@ def serve(
     run_server(get_settings(), host=host, port=port)
 
 
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check the settings against what they connect to; one line each, exit 1 if any fails."""
+    from agent.doctor import run_checks
+
+    checks = _run(run_checks(get_settings()))
+    if as_json:
+        _print_json([c.__dict__ for c in checks])
+    else:
+        for c in checks:
+            mark = {"ok": "[green]✓[/green]", "warn": "[yellow]![/yellow]", "fail": "[red]✗[/red]"}[c.status]
+            console.print(f"{mark} {c.name}: ", end="")
+            console.print(c.detail, markup=False, highlight=False)
+    raise typer.Exit(1 if any(c.status == "fail" for c in checks) else 0)
+
+
 def _register_optional() -> None:
     """Sub-commands that live with their feature."""
     from agent.pagerduty.sandbox.cli import app as sandbox_app
@@ -348,5 +494,44 @@ def _register_optional() -> None:
 
 
 def main() -> None:
+    """Every failure ends as one line and its exit code; `--debug` shows the traceback."""
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    as_json = "--json" in sys.argv
     _register_optional()
-    app()
+    try:
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted; anything paused stays paused (`incident-agent approvals`)")
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        code, message = _classify(exc)
+        _fail(message, code, as_json)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _classify(exc: Exception) -> tuple[int, str]:
+    """The documented exit code and the one line for an error nobody caught earlier."""
+    from agent.pagerduty.errors import PagerDutyError, plain
+
+    if isinstance(exc, PagerDutyError):
+        return 1, plain(exc)
+    if isinstance(exc, RefusedAnswer):
+        return 2, f"answer refused, nothing changed: {exc}"
+    if isinstance(exc, SenderError | ValueError):
+        return 2, str(exc)
+    if isinstance(exc, AlreadyDecided | UnknownApproval):
+        return 4, str(exc)
+    if isinstance(exc, OSError):
+        return 1, f"{type(exc).__name__}: {exc}"
+    return 1, f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)"

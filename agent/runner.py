@@ -5,51 +5,71 @@ compiles it with the checkpointer, records pauses in the approval store, and
 on resume checks the interrupt id against the thread's pending interrupts
 (LangGraph silently ignores unknown ids, langgraph#8836) and wins the
 compare-and-set claim, so two answers at once produce one write.
+
+A claim records the answer and a lease. If the process dies mid-write the
+thread shows as failed (`approvals`), and `retry` takes the claim over and
+finishes under the recorded approval; the write itself looks in PagerDuty
+before it sends again, so nothing lands twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.types import Command
 from pydantic import ValidationError
 
-from agent.approvals import Approver, PendingApproval, parse_answer
-from agent.approvals.store import AlreadyDecided, UnknownApproval
+from agent.actions import ACTIONS, ActionError, Proposal, rebuild_proposal
+from agent.approvals import RETRY_ACTION, Approver, PendingApproval, parse_answer
+from agent.approvals.store import LEASE_S, AlreadyDecided, Claim, UnknownApproval
+from agent.pagerduty.errors import PagerDutyError, plain
 from agent.runtime import Context, Services
 
 log = logging.getLogger(__name__)
 
 ASKS_FOR_INPUT = {"choose_service", "choose_person", "choose_schedule", "choose_incident"}
 
-__all__ = ["AlreadyDecided", "Outcome", "RefusedAnswer", "Runner", "UnknownApproval"]
+__all__ = ["AlreadyDecided", "NothingToRetry", "Outcome", "RefusedAnswer", "Runner", "UnknownApproval"]
+
+APPROVE: dict[str, Any] = {"decisions": [{"type": "approve"}]}
 
 
 class RefusedAnswer(ValueError):
     """An answer that does not fit the pending request; nothing was changed."""
 
 
+class NothingToRetry(UnknownApproval):
+    """The thread has no write that failed or stopped midway."""
+
+
 @dataclass
 class Outcome:
     thread_id: str
     status: str
-    """awaiting_approval, needs_input, done, rejected, not_incident or error."""
+    """awaiting_approval, needs_input, failed, done, rejected, not_incident or error."""
     report: str = ""
     interrupt_id: str | None = None
     request: dict[str, Any] | None = None
     values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def error(self) -> str | None:
+        return self.values.get("error") if self.status == "failed" else None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "thread_id": self.thread_id,
             "status": self.status,
             "report": self.report,
+            "error": self.error,
             "interrupt_id": self.interrupt_id,
             "request": self.request,
             "proposal": self.values.get("proposal"),
@@ -70,6 +90,7 @@ class Runner:
         graph_name: str = "incident_response",
         surface: str = "cli",
         on_pause: OnPause | None = None,
+        on_decided: OnPause | None = None,
         on_step: Callable[[str], None] | None = None,
     ) -> None:
         self.graph = builder.compile(checkpointer=checkpointer, name=graph_name)
@@ -77,13 +98,11 @@ class Runner:
         self.graph_name = graph_name
         self.surface = surface
         self.on_pause = on_pause
+        self.on_decided = on_decided
         self.on_step = on_step
 
-    def _config(self, thread_id: str) -> dict[str, Any]:
+    def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
-
-    def _context(self) -> Context:
-        return Context(services=self.services, surface=self.surface)
 
     async def start(self, inputs: dict[str, Any], thread_id: str | None = None) -> Outcome:
         thread_id = thread_id or uuid.uuid4().hex[:12]
@@ -104,26 +123,135 @@ class Runner:
             raise AlreadyDecided(f"thread {thread_id} is not waiting for an answer (it is {status})")
         if interrupt_id is not None and interrupt_id != pending.interrupt_id:
             raise UnknownApproval(f"interrupt {interrupt_id} is not the one thread {thread_id} waits on")
+        value = {**answer, "approver": approver.model_dump(mode="json")}
+        if pending.stranded:
+            if _kind(answer) == "reject":
+                return await self._recover(thread_id, pending, approver, close_with=value)
+            raise AlreadyDecided(
+                f"thread {thread_id} was already approved and its write stopped midway: "
+                f"`incident-agent retry {thread_id}` finishes it, `reject` closes it"
+            )
         live = await self.graph.aget_state(self._config(thread_id))
         if pending.interrupt_id not in {i.id for i in live.interrupts}:
             raise UnknownApproval(f"thread {thread_id} has no pending interrupt {pending.interrupt_id}")
         allowed = [str(d) for d in pending.request["review_configs"][0]["allowed_decisions"]]
-        value = {**answer, "approver": approver.model_dump(mode="json")}
         try:
-            parse_answer(value, allowed)
+            decision = parse_answer(value, allowed)
         except ValueError as exc:
             raise RefusedAnswer(str(exc)) from None
-        claim = await self.services.store.claim(thread_id, pending.interrupt_id, by=approver.name)
-        try:
-            await self._drive(Command(resume={pending.interrupt_id: value}), thread_id)
-        except ValidationError as exc:
-            await self.services.store.release(claim)
-            raise RefusedAnswer(f"malformed answer: {exc.errors()[0]['msg']}") from None
-        return await self._settle(thread_id, prompt=pending.prompt)
+        if decision.type == "edit":
+            await self._check_edit(pending.request, live.values, decision.edited_args or {})
+        claim = await self.services.store.claim(
+            thread_id, pending.interrupt_id, by=approver.name, answer=value
+        )
+        return await self._drive_claimed(
+            claim, Command(resume={pending.interrupt_id: value}), thread_id, pending.prompt
+        )
 
-    async def _drive(self, inputs: Any, thread_id: str) -> None:
-        async for update in self.graph.astream(
-            inputs, self._config(thread_id), context=self._context(), stream_mode="updates"
+    async def retry(self, thread_id: str, approver: Approver) -> Outcome:
+        """Finish an approved write that failed or stopped midway, under its approval."""
+        status, pending = await self.services.store.get(thread_id)
+        if pending is None:
+            raise NothingToRetry(f"thread {thread_id} has nothing to retry (it is {status})")
+        if pending.stranded:
+            return await self._recover(thread_id, pending, approver)
+        if pending.kind == "failed":
+            return await self.resume(thread_id, APPROVE, approver, interrupt_id=pending.interrupt_id)
+        raise NothingToRetry(
+            f"thread {thread_id} has no failed write: it waits for an answer ({pending.kind})"
+        )
+
+    async def _recover(
+        self,
+        thread_id: str,
+        pending: PendingApproval,
+        approver: Approver,
+        close_with: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """Take over a claim whose holder stopped, and carry on from where the graph is.
+
+        To retry, the write runs again (after the look for an earlier landing).
+        To close, the graph only looks: what landed is reported, nothing is sent.
+        """
+        store = self.services.store
+        claim = await store.claim(thread_id, pending.interrupt_id, by=approver.name, take_over=True)
+        live = await self.graph.aget_state(self._config(thread_id))
+        if pending.interrupt_id in {i.id for i in live.interrupts}:
+            if pending.answer is None:  # nothing was decided after all: ask again
+                await store.release(claim)
+                return await self._settle(thread_id, prompt=pending.prompt)
+            inputs: Any = Command(resume={pending.interrupt_id: pending.answer})
+        elif live.next:
+            inputs = None  # continue the step that was running (execute)
+        else:
+            return await self._settle(thread_id, prompt=pending.prompt)
+        outcome = await self._drive_claimed(
+            claim, inputs, thread_id, pending.prompt, look_only=close_with is not None
+        )
+        if close_with is not None and outcome.status == "failed":
+            return await self.resume(thread_id, close_with, approver, interrupt_id=outcome.interrupt_id)
+        return outcome
+
+    async def _check_edit(
+        self, request: dict[str, Any], values: dict[str, Any], edits: dict[str, Any]
+    ) -> None:
+        """Refuse an edit the builder would refuse, before anything is claimed or written."""
+        name = request["action_requests"][0]["name"]
+        if name not in ACTIONS or not values.get("proposal"):
+            return
+        action = ACTIONS[name]
+        proposal = Proposal.model_validate(values["proposal"])
+        unknown = sorted(k for k, v in edits.items()
+                         if k not in action.editable and proposal.fields.get(k) != v)
+        if unknown:
+            raise RefusedAnswer(
+                f"{', '.join(unknown)} cannot be edited on {name}; editable: "
+                f"{', '.join(action.editable) or 'nothing'}"
+            )
+        try:
+            rebuild_proposal(proposal, edits, await self.services.catalog.get())
+        except ActionError as exc:
+            raise RefusedAnswer(str(exc)) from None
+
+    async def _drive_claimed(
+        self, claim: Claim, inputs: Any, thread_id: str, prompt: str, *, look_only: bool = False
+    ) -> Outcome:
+        """Run under a claim: renew its lease while working; on any failure leave the
+        thread visibly failed (never stranded silently), with the reason."""
+        store = self.services.store
+
+        async def keep_lease() -> None:
+            while True:
+                await asyncio.sleep(LEASE_S / 3)
+                await store.renew(claim)
+
+        renewing = asyncio.create_task(keep_lease())
+        try:
+            await self._drive(inputs, thread_id, look_only=look_only)
+        except ValidationError as exc:
+            await store.release(claim)
+            raise RefusedAnswer(f"malformed answer: {exc.errors()[0]['msg']}") from None
+        except Exception as exc:
+            reason = plain(exc) if isinstance(exc, PagerDutyError) else f"{type(exc).__name__}: {exc}"
+            await store.release(claim, error=reason)
+            raise
+        finally:
+            renewing.cancel()
+        outcome = await self._settle(thread_id, prompt=prompt)
+        if self.on_decided is not None:
+            try:
+                await self.on_decided(outcome)
+            except Exception:  # Slack being down must not undo a decision
+                log.exception("announcing the decision on thread %s failed", thread_id)
+        return outcome
+
+    async def _drive(self, inputs: Any, thread_id: str, *, look_only: bool = False) -> None:
+        context = Context(services=self.services, surface=self.surface, look_only=look_only)
+        # "sync": each step's checkpoint is on disk before the next step starts, so a
+        # crash never leaves a write sent under a decision the checkpoint lacks.
+        async for update in self.graph.astream(  # type: ignore[call-overload]
+            inputs, self._config(thread_id), context=context, stream_mode="updates",
+            durability="sync",
         ):
             if self.on_step is not None:
                 for node in update:
@@ -143,7 +271,8 @@ class Runner:
         if snapshot.interrupts:
             intr = snapshot.interrupts[0]
             name = intr.value["action_requests"][0]["name"]
-            status = "needs_input" if name in ASKS_FOR_INPUT else "awaiting_approval"
+            status = ("needs_input" if name in ASKS_FOR_INPUT
+                      else "failed" if name == RETRY_ACTION else "awaiting_approval")
             text = intr.value["action_requests"][0].get("description", "")
             return Outcome(thread_id, status, text, intr.id, intr.value, values)
         return Outcome(thread_id, values.get("status", "done"), values.get("report", ""), values=values)
@@ -160,6 +289,7 @@ class Runner:
                 kind=outcome.status,
                 prompt=prompt,
                 request=outcome.request,
+                error=outcome.error,
             )
             if self.on_pause is not None:
                 try:
@@ -169,3 +299,8 @@ class Runner:
         else:
             await store.record_finish(thread_id, graph=self.graph_name, prompt=prompt, status=outcome.status)
         return outcome
+
+
+def _kind(answer: dict[str, Any]) -> str | None:
+    decisions = answer.get("decisions") or [{}]
+    return decisions[0].get("type") if isinstance(decisions[0], dict) else None

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
@@ -25,11 +24,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agent.actions import ActionError, Proposal, build_proposal, rebuild_proposal
-from agent.approvals import build_request
+from agent.approvals import RETRY_ACTION, build_request
 from agent.approvals.ask import ask, review
 from agent.pagerduty.catalog import Catalog
-from agent.pagerduty.errors import InvalidInput, NotFound, PagerDutyError
+from agent.pagerduty.client import Written
+from agent.pagerduty.errors import NotFound, PagerDutyError, plain
 from agent.pagerduty.models import Incident, User
+from agent.pagerduty.writes import ApiCall, find_landed, with_ref
 from agent.respond.describe import render_report, same_problem
 from agent.respond.roster import (
     incident_row,
@@ -52,7 +53,7 @@ from agent.roster import (
     resolve_schedule,
     schedule_members,
 )
-from agent.runtime import Context, services_for, surface_of
+from agent.runtime import Context, SenderError, Services, services_for, surface_of
 from agent.triage import Intent, TriageInputError
 from agent.triage import triage as read_request
 
@@ -266,7 +267,7 @@ def _person(
         "person", role, text, person_candidates(found, catalog.users), back=back)})
 
 
-async def propose_update(state: State, runtime: Runtime[Context]) -> Command[Literal["approve", "clarify", "report"]]:
+async def propose_update(state: State, runtime: Runtime[Context]) -> Command[Literal["check_sender", "clarify", "report"]]:
     svc = await services_for(runtime)
     catalog = await svc.catalog.get()
     request = state.request or {}
@@ -283,7 +284,7 @@ async def propose_update(state: State, runtime: Runtime[Context]) -> Command[Lit
     message = request.get("message")
     effects: list[str]
     if intent == Intent.acknowledge:
-        name, fields, effects = "acknowledge", base, [f"stops escalation of {label}; {assigned} stay assigned"]
+        name, fields, effects = "acknowledge", base, [f"stops escalation of {label}; assignees unchanged ({assigned})"]
     elif intent == Intent.resolve:
         name, fields = "resolve", {**base, "resolution": message}
         effects = [f"closes {label}; nobody is paged for it any more"]
@@ -352,7 +353,7 @@ async def propose_update(state: State, runtime: Runtime[Context]) -> Command[Lit
                                   effects=effects)
     except ActionError as exc:
         return _error(str(exc))
-    return Command(goto="approve", update={"proposal": proposal.model_dump(mode="json")})
+    return Command(goto="check_sender", update={"proposal": proposal.model_dump(mode="json")})
 
 
 async def check_roster(
@@ -469,7 +470,7 @@ async def check_roster(
     return Command(goto="propose_override", update={"override": override})
 
 
-async def propose_override(state: State, runtime: Runtime[Context]) -> Command[Literal["approve", "report"]]:
+async def propose_override(state: State, runtime: Runtime[Context]) -> Command[Literal["check_sender", "report"]]:
     svc = await services_for(runtime)
     catalog = await svc.catalog.get()
     o = state.override or {}
@@ -495,7 +496,7 @@ async def propose_override(state: State, runtime: Runtime[Context]) -> Command[L
         proposal = build_proposal("create_override", fields, catalog, reasons=reasons, effects=effects)
     except ActionError as exc:
         return _error(str(exc))
-    return Command(goto="approve", update={"proposal": proposal.model_dump(mode="json")})
+    return Command(goto="check_sender", update={"proposal": proposal.model_dump(mode="json")})
 
 
 async def resolve_oncall(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -544,7 +545,7 @@ async def check_open_incidents(state: State, runtime: Runtime[Context]) -> dict[
     return {"open_incidents": rows, "duplicate_of": duplicate}
 
 
-async def propose(state: State, runtime: Runtime[Context]) -> Command[Literal["approve", "report"]]:
+async def propose(state: State, runtime: Runtime[Context]) -> Command[Literal["check_sender", "report"]]:
     request = state.request or {}
     if Intent(request["intent"]) != Intent.page:
         return Command(goto="report", update={"status": "done"})
@@ -586,7 +587,17 @@ async def propose(state: State, runtime: Runtime[Context]) -> Command[Literal["a
         proposal = build_proposal(name, fields, catalog, reasons=reasons, effects=effects)
     except ActionError as exc:
         return Command(goto="report", update={"status": "error", "report": str(exc)})
-    return Command(goto="approve", update={"proposal": proposal.model_dump(mode="json")})
+    return Command(goto="check_sender", update={"proposal": proposal.model_dump(mode="json")})
+
+
+async def check_sender(state: State, runtime: Runtime[Context]) -> Command[Literal["approve", "report"]]:
+    """Know who the write will act as before a human is asked, not after they said yes."""
+    svc = await services_for(runtime)
+    try:
+        await svc.acting_user(required=surface_of(runtime) != "slack")
+    except SenderError as exc:
+        return _error(f"{exc} Nothing was proposed.")
+    return Command(goto="approve")
 
 
 async def approve(state: State, runtime: Runtime[Context]) -> Command[Literal["execute", "approve", "report"]]:
@@ -604,6 +615,7 @@ async def approve(state: State, runtime: Runtime[Context]) -> Command[Literal["e
             proposal=state.proposal or {},
             reasons=proposal.reasons,
             result=None,
+            message=decision.message,
         )
         return Command(goto="report", update={"status": "rejected", "decision": record})
     if decision.type == "edit":
@@ -618,65 +630,129 @@ async def approve(state: State, runtime: Runtime[Context]) -> Command[Literal["e
     )
 
 
-async def execute(state: State, runtime: Runtime[Context]) -> Command[Literal["report"]]:
-    """Run the approved call once; a re-run after a crash finds what the first run did."""
+async def execute(state: State, runtime: Runtime[Context]) -> Command[Literal["report", "await_retry"]]:
+    """Run the approved write, and its follow-up note, each exactly once.
+
+    Each step is recorded before it is sent, under a key derived from the
+    thread and the decision; a re-run (a retry, a resume after a crash, the
+    server's `ainvoke(None)`) looks in PagerDuty before sending again.
+    """
     svc = await services_for(runtime)
     proposal = Proposal.model_validate(state.proposal)
     approver = (state.decision or {}).get("approver", {})
-    catalog = await svc.catalog.get()
-    acting = catalog.user_by_email(approver["email"]) if approver.get("email") else None
-    from_ = acting.email if acting else None
-    call = proposal.call
-    creates = proposal.action == "create_incident"
+    thread = _thread_id(runtime)
+    key = f"{thread}:{_decision_key(state.proposal, state.decision)}"
     try:
-        try:
-            # A create carries the thread's incident_key, so the client may retry it
-            # after a 5xx or a lost answer without paging twice.
-            data = await svc.pd.request(
-                call.method, call.path, json=call.body, from_=from_, idempotent=creates or None
-            )
-        except InvalidInput:
-            if not creates:
-                raise
-            # A resumed or retried create: PagerDuty refused a second open incident
-            # with our key, so the first attempt landed. Report that one.
-            found = await svc.pd.list_incidents(
-                incident_key=proposal.fields["incident_key"],
-                service_ids=[proposal.fields["service_id"]],
-                statuses=OPEN,
-                date_range="all",
-            )
-            if not found:
-                raise
-            data = {"incident": found[0].model_dump(mode="json")}
-        result = _summarize_result(proposal.action, data)
-        if "error" in result:
-            raise InvalidInput(result["error"], method=call.method, url=call.path, status_code=400)
-        if creates and result.get("id"):
-            when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-            note = (
-                f"Opened by incident-agent after approval by {approver.get('name', 'unknown')} "
-                f"via {approver.get('source', surface_of(runtime))} at {when}."
-            )
-            await svc.pd.add_note(result["id"], note, from_=from_)
-        status = "done"
+        acting = await svc.acting_user(approver.get("email"), required=False)
+    except SenderError:
+        acting = None  # PagerDuty's own answer (400, From required) names the problem
+    from_ = acting.email if acting else None
+    look_only = isinstance(runtime.context, Context) and runtime.context.look_only
+    result = dict(state.result or {})
+    error: str | None = None
+    what = "the write"
+    try:
+        call = with_ref(proposal.call, key_ref(key, "write"))
+        written = await _write_once(svc, key, thread, "write", call, from_, look_only=look_only)
+        result = {**_summarize_result(proposal.action, written), "found_earlier": written.found_earlier}
+        if proposal.action == "create_incident" and result.get("id"):
+            what = "the follow-up note"
+            note = with_ref(_opened_note(result["id"], approver, surface_of(runtime)), key_ref(key, "note"))
+            await _write_once(svc, key, thread, "note", note, from_, look_only=look_only)
+            result["note"] = "added"
     except PagerDutyError as exc:
-        result, status = {"error": str(exc)}, "error"
+        error = f"{what} failed: {plain(exc)}"
+    except NotSent as exc:
+        error = f"{what} was not written: {exc}"
     await svc.store.audit(
-        thread_id=_thread_id(runtime),
+        thread_id=thread,
         interrupt_id=_decision_key(state.proposal, state.decision),
         approver=approver,
         decision=(state.decision or {}).get("type", "approve"),
         proposal=state.proposal or {},
         reasons=proposal.reasons,
-        result=result,
+        result={**result, "error": error} if error else result,
     )
-    return Command(goto="report", update={"result": result, "status": status})
+    if error:
+        return Command(goto="await_retry", update={"result": result, "status": "failed", "error": error})
+    return Command(goto="report", update={"result": result, "status": "done", "error": None})
+
+
+class NotSent(Exception):
+    """Closing without writing: this step had not landed, and is not sent now."""
+
+
+async def _write_once(svc: Services, key: str, thread: str, step: str, call: ApiCall,
+                      from_: str | None, *, look_only: bool = False) -> Written:
+    step_key = f"{key}:{step}"
+    if look_only:
+        prior = await svc.store.write_record(step_key)
+        if prior is not None and prior.status == "landed":
+            return Written(prior.result, found_earlier=True)
+        found = await find_landed(svc.pd, call) if prior is not None else None
+        if found is None:
+            raise NotSent("it had not reached PagerDuty when the process applying it stopped")
+        await svc.store.finish_write(step_key, thread_id=thread, step=step, landed=True,
+                                     result=found, found_earlier=True)
+        return Written(found, found_earlier=True)
+    prior = await svc.store.begin_write(step_key, thread_id=thread, step=step, call=call.model_dump())
+    if prior is not None and prior.status == "landed":
+        return Written(prior.result, found_earlier=True)
+    try:
+        written = await svc.pd.write(call, from_=from_, look_first=prior is not None)
+    except PagerDutyError as exc:
+        await svc.store.finish_write(step_key, thread_id=thread, step=step, landed=False, error=plain(exc))
+        raise
+    await svc.store.finish_write(step_key, thread_id=thread, step=step, landed=True,
+                                 result=written.body, found_earlier=written.found_earlier)
+    return written
+
+
+def _opened_note(incident_id: str, approver: dict[str, Any], surface: str) -> ApiCall:
+    content = (f"Opened by incident-agent after approval by {approver.get('name', 'unknown')} "
+               f"via {approver.get('source', surface)}.")
+    return ApiCall(method="POST", path=f"/incidents/{incident_id}/notes",
+                   body={"note": {"content": content}})
+
+
+async def await_retry(state: State, runtime: Runtime[Context]) -> Command[Literal["execute", "report"]]:
+    """A write that did not complete waits here, under the approval it already has.
+
+    Retry runs `execute` again (which first looks for an earlier landing);
+    reject closes the thread without writing anything more.
+    """
+    svc = await services_for(runtime)
+    proposal = Proposal.model_validate(state.proposal)
+    decision = ask(build_request(
+        RETRY_ACTION,
+        {"error": state.error, "action": proposal.action, "landed": state.result or {}},
+        render_report(state, "failed", _thread_id(runtime)),
+        allowed=["approve", "reject"],
+    ))
+    if decision.type == "reject":
+        record = decision.model_dump(mode="json")
+        await svc.store.audit(
+            thread_id=_thread_id(runtime),
+            interrupt_id=_decision_key(state.proposal, record),
+            approver=record["approver"],
+            decision="reject",
+            proposal=state.proposal or {},
+            reasons=proposal.reasons,
+            result=state.result,
+            message=decision.message,
+        )
+        return Command(goto="report", update={"status": "rejected", "closed_by": record})
+    return Command(goto="execute", update={"status": "running"})
 
 
 async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     status = "done" if state.status == "running" else state.status
-    return {"status": status, "report": render_report(state, status)}
+    return {"status": status, "report": render_report(state, status, _thread_id(runtime))}
+
+
+def key_ref(key: str, step: str) -> str:
+    """The short reference a note carries, so a repeat can find it in PagerDuty."""
+    return hashlib.sha256(f"{key}:{step}".encode()).hexdigest()[:10]
 
 
 def _decision_key(proposal: Any, decision: Any) -> str:
@@ -684,15 +760,12 @@ def _decision_key(proposal: Any, decision: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _summarize_result(action: str, data: Any) -> dict[str, Any]:
+def _summarize_result(action: str, written: Written) -> dict[str, Any]:
     """The answer's main object, whatever its wrapper: `{"incident": …}`, or the
     list of `{"status", "override"}` that POST /schedules/{id}/overrides returns."""
+    data = written.body
     if isinstance(data, list):
         item = data[0] if data else {}
-        status = item.get("status", 201) if isinstance(item, dict) else 201
-        if isinstance(status, int) and status >= 400:
-            errors = "; ".join(str(e) for e in item.get("errors", [])) or f"status {status}"
-            return {"action": action, "error": f"refused: {errors}"}
         obj = item.get("override", item) if isinstance(item, dict) else {}
     else:
         obj = next(iter(data.values()), {}) if data else {}
@@ -705,7 +778,7 @@ def build_graph() -> StateGraph:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     for node in (triage, lookup_service, clarify, resolve_oncall, check_open_incidents, propose,
                  find_incident, propose_update, check_roster, propose_override,
-                 approve, execute, report):
+                 check_sender, approve, execute, await_retry, report):
         builder.add_node(node)
     builder.add_edge(START, "triage")
     builder.add_edge("resolve_oncall", "propose")

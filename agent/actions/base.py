@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.pagerduty.catalog import Catalog
+from agent.pagerduty.writes import ApiCall
 
 
 class ActionError(ValueError):
     """A proposal or an edit that the live account does not allow."""
-
-
-class ApiCall(BaseModel):
-    method: Literal["POST", "PUT", "DELETE"]
-    path: str
-    body: dict[str, Any] = Field(default_factory=dict)
 
 
 class Proposal(BaseModel):
@@ -88,7 +83,6 @@ def build_proposal(
 def rebuild_proposal(proposal: Proposal, edits: dict[str, Any], catalog: Catalog) -> Proposal:
     """Apply a human's edit: only editable fields change, then the same checks run."""
     action = ACTIONS[proposal.action]
-    edits = {k: v for k, v in edits.items() if k not in ("api_call", "summary")}
     locked = sorted(k for k, v in edits.items() if k not in action.editable and proposal.fields.get(k) != v)
     if locked:
         raise ActionError(f"{action.name}: field(s) {', '.join(locked)} cannot be edited")

@@ -9,7 +9,11 @@ from agent.approvals.protocol import (
 )
 from agent.approvals.store import ApprovalStore, Claim, PendingApproval
 
+RETRY_ACTION = "retry_write"
+"""The pause of an approved write that did not complete: approve retries it, reject closes it."""
+
 __all__ = [
+    "RETRY_ACTION",
     "ApprovalAnswer",
     "ApprovalStore",
     "Approver",

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -24,7 +26,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-CLAIM_STALE_S = 300.0  # a claim older than this was left by a crashed process
+LEASE_S = 60.0
+"""A claim lasts this long unless its holder renews it; then another process may take it over."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (
@@ -52,18 +55,65 @@ CREATE TABLE IF NOT EXISTS audit (
     result       TEXT,
     UNIQUE (thread_id, interrupt_id)
 );
+CREATE TABLE IF NOT EXISTS write_records (
+    key          TEXT PRIMARY KEY,
+    thread_id    TEXT NOT NULL,
+    step         TEXT NOT NULL,
+    call         TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    result       TEXT,
+    error        TEXT,
+    updated_at   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS write_records_by_thread ON write_records (thread_id);
+CREATE TABLE IF NOT EXISTS write_attempts (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    key          TEXT NOT NULL,
+    thread_id    TEXT NOT NULL,
+    step         TEXT NOT NULL,
+    at           REAL NOT NULL,
+    outcome      TEXT NOT NULL,
+    detail       TEXT
+);
+CREATE INDEX IF NOT EXISTS write_attempts_by_thread ON write_attempts (thread_id);
+CREATE INDEX IF NOT EXISTS approvals_open ON approvals (status, created_at);
 """
+
+# Columns added after the first release: (table, column, type). Applied once, in order.
+_ADDED_COLUMNS = [
+    ("approvals", "holder_host", "TEXT"),
+    ("approvals", "holder_pid", "INTEGER"),
+    ("approvals", "lease_until", "REAL"),
+    ("approvals", "answer", "TEXT"),
+    ("approvals", "error", "TEXT"),
+    ("audit", "message", "TEXT"),
+]
+
+HOST = socket.gethostname()
+
+_ROW = """thread_id, graph, interrupt_id, kind, prompt, request, created_at, status, claimed_by,
+          holder_host, holder_pid, lease_until, answer, error"""
 
 
 @dataclass(frozen=True)
 class PendingApproval:
+    """A thread that waits for a human: an answer, a choice, or a decision on a failed write."""
+
     thread_id: str
     graph: str
     interrupt_id: str
     kind: str
+    """awaiting_approval, needs_input, or failed."""
     prompt: str
     request: dict[str, Any]
     created_at: float
+    error: str | None = None
+    """For a failed write: what went wrong and what to do, in plain words."""
+    answer: dict[str, Any] | None = None
+    """The answer recorded by a claim whose holder stopped (a crash): `retry` finishes it."""
+    stranded: bool = False
+    """Claimed by a process that died or stopped renewing its lease."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +121,16 @@ class Claim:
     thread_id: str
     interrupt_id: str
     by: str
+
+
+@dataclass(frozen=True)
+class WriteRecord:
+    key: str
+    status: str
+    """sending (outcome unknown), landed, or failed."""
+    attempts: int
+    result: dict[str, Any] | None
+    error: str | None
 
 
 class AlreadyDecided(Exception):
@@ -89,10 +149,50 @@ def connect_sqlite(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    conn.executescript(_SCHEMA)
+    for table, column, kind in _ADDED_COLUMNS:
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _stranded(host: str | None, pid: int | None, lease_until: float | None, now: float) -> bool:
+    """A claim nobody is working on: its holder died here, or its lease ran out anywhere."""
+    if host == HOST and pid is not None and pid != os.getpid() and not _pid_alive(pid):
+        return True
+    return lease_until is None or lease_until < now
+
+
+def _pending(r: Any, now: float) -> PendingApproval:
+    stranded = r[7] == "claimed" and _stranded(r[9], r[10], r[11], now)
+    error = r[13]
+    if stranded:
+        error = (f"the process applying {r[8] or 'the'} approval stopped before it finished "
+                 f"(pid {r[10]} on {r[9]}); `incident-agent retry {r[0]}` checks PagerDuty "
+                 f"and finishes it, `incident-agent reject {r[0]}` closes it without writing")
+    return PendingApproval(
+        thread_id=r[0], graph=r[1], interrupt_id=r[2],
+        kind="failed" if stranded else r[3], prompt=r[4], request=json.loads(r[5]),
+        created_at=r[6], error=error, answer=json.loads(r[12]) if r[12] else None,
+        stranded=stranded,
+    )
+
+
 class ApprovalStore:
     def __init__(self, path: Path) -> None:
         self._conn = connect_sqlite(path)
-        self._conn.executescript(_SCHEMA)
+        _migrate(self._conn)
         self._lock = asyncio.Lock()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -111,18 +211,21 @@ class ApprovalStore:
         kind: str,
         prompt: str,
         request: dict[str, Any],
+        error: str | None = None,
     ) -> None:
         now = time.time()
 
         def op(c: sqlite3.Connection) -> None:
             c.execute(
                 """INSERT INTO approvals (thread_id, graph, interrupt_id, kind, prompt, request,
-                                          status, created_at, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+                                          status, error, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
                    ON CONFLICT(thread_id) DO UPDATE SET interrupt_id=excluded.interrupt_id,
                      kind=excluded.kind, request=excluded.request, status='pending',
-                     claimed_by=NULL, claimed_at=NULL, updated_at=excluded.updated_at""",
-                (thread_id, graph, interrupt_id, kind, prompt, json.dumps(request), now, now),
+                     error=excluded.error, claimed_by=NULL, claimed_at=NULL, holder_host=NULL,
+                     holder_pid=NULL, lease_until=NULL, answer=NULL,
+                     updated_at=excluded.updated_at""",
+                (thread_id, graph, interrupt_id, kind, prompt, json.dumps(request), error, now, now),
             )
 
         await self._run(op)
@@ -135,7 +238,8 @@ class ApprovalStore:
                 """INSERT INTO approvals (thread_id, graph, prompt, status, created_at, updated_at)
                    VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT(thread_id) DO UPDATE SET status=excluded.status,
-                     interrupt_id=NULL, claimed_by=NULL, claimed_at=NULL,
+                     interrupt_id=NULL, claimed_by=NULL, claimed_at=NULL, holder_host=NULL,
+                     holder_pid=NULL, lease_until=NULL, answer=NULL, error=NULL,
                      updated_at=excluded.updated_at""",
                 (thread_id, graph, prompt, status, now, now),
             )
@@ -143,52 +247,73 @@ class ApprovalStore:
         await self._run(op)
 
     async def pending(self) -> list[PendingApproval]:
+        """Every thread that waits for a human, oldest first; stranded claims show as failed."""
+
         def op(c: sqlite3.Connection) -> list[PendingApproval]:
             rows = c.execute(
-                """SELECT thread_id, graph, interrupt_id, kind, prompt, request, created_at
-                   FROM approvals WHERE status IN ('pending', 'claimed') ORDER BY created_at"""
+                f"""SELECT {_ROW} FROM approvals WHERE status IN ('pending', 'claimed')
+                    ORDER BY created_at"""
             ).fetchall()
-            return [
-                PendingApproval(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows
-            ]
+            now = time.time()
+            return [_pending(r, now) for r in rows]
 
         return await self._run(op)
 
     async def get(self, thread_id: str) -> tuple[str, PendingApproval | None]:
-        """The thread's status and, when it waits, what it waits for."""
+        """The thread's status and, when it waits (or was stranded mid-write), what for."""
 
         def op(c: sqlite3.Connection) -> tuple[str, PendingApproval | None]:
-            r = c.execute(
-                """SELECT thread_id, graph, interrupt_id, kind, prompt, request, created_at, status
-                   FROM approvals WHERE thread_id = ?""",
-                (thread_id,),
-            ).fetchone()
+            r = c.execute(f"SELECT {_ROW} FROM approvals WHERE thread_id = ?", (thread_id,)).fetchone()
             if r is None:
                 raise UnknownApproval(f"no thread {thread_id!r}")
             if r[7] not in ("pending", "claimed"):
                 return r[7], None
-            return r[7], PendingApproval(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6])
+            return r[7], _pending(r, time.time())
 
         return await self._run(op)
 
-    async def claim(self, thread_id: str, interrupt_id: str, by: str) -> Claim:
-        """Compare-and-set: only one answer per interrupt wins."""
+    async def claim(
+        self,
+        thread_id: str,
+        interrupt_id: str,
+        by: str,
+        answer: dict[str, Any] | None = None,
+        *,
+        take_over: bool = False,
+    ) -> Claim:
+        """Compare-and-set: only one answer per interrupt wins.
+
+        The answer is recorded with the claim, so a process that dies after the
+        human said yes leaves the yes behind: `retry` takes the claim over (once
+        its holder is dead here, or its lease ran out) and finishes under it.
+        """
         now = time.time()
 
         def op(c: sqlite3.Connection) -> int:
-            cur = c.execute(
-                """UPDATE approvals SET status='claimed', claimed_by=?, claimed_at=?, updated_at=?
-                   WHERE thread_id=? AND interrupt_id=?
-                     AND (status='pending' OR (status='claimed' AND claimed_at < ?))""",
-                (by, now, now, thread_id, interrupt_id, now - CLAIM_STALE_S),
-            )
-            if cur.rowcount == 1:
+            c.execute("BEGIN IMMEDIATE")  # read and update as one step, across processes
+            try:
+                r = c.execute(
+                    f"SELECT {_ROW} FROM approvals WHERE thread_id=? AND interrupt_id=?",
+                    (thread_id, interrupt_id),
+                ).fetchone()
+                if r is None:
+                    return -1
+                free = r[7] == "pending" and not take_over
+                stranded = r[7] == "claimed" and _stranded(r[9], r[10], r[11], now)
+                if not (free or (take_over and stranded)):
+                    return 0
+                c.execute(
+                    """UPDATE approvals SET status='claimed', claimed_by=?, claimed_at=?,
+                         holder_host=?, holder_pid=?, lease_until=?, error=NULL,
+                         answer=COALESCE(?, answer), updated_at=?
+                       WHERE thread_id=? AND interrupt_id=?""",
+                    (by, now, HOST, os.getpid(), now + LEASE_S,
+                     json.dumps(answer) if answer is not None else None, now,
+                     thread_id, interrupt_id),
+                )
                 return 1
-            exists = c.execute(
-                "SELECT status FROM approvals WHERE thread_id=? AND interrupt_id=?",
-                (thread_id, interrupt_id),
-            ).fetchone()
-            return 0 if exists else -1
+            finally:
+                c.execute("COMMIT")
 
         won = await self._run(op)
         if won == -1:
@@ -197,14 +322,102 @@ class ApprovalStore:
             raise AlreadyDecided(f"thread {thread_id!r} was already answered")
         return Claim(thread_id, interrupt_id, by)
 
-    async def release(self, claim: Claim) -> None:
-        """Give a claim back when the answer was refused (malformed, invalid edit)."""
+    async def renew(self, claim: Claim) -> None:
+        """Keep a live claim from looking stranded while its write is in progress."""
 
         def op(c: sqlite3.Connection) -> None:
             c.execute(
-                """UPDATE approvals SET status='pending', claimed_by=NULL, claimed_at=NULL
-                   WHERE thread_id=? AND interrupt_id=? AND status='claimed' AND claimed_by=?""",
-                (claim.thread_id, claim.interrupt_id, claim.by),
+                """UPDATE approvals SET lease_until=? WHERE thread_id=? AND interrupt_id=?
+                     AND status='claimed' AND holder_host=? AND holder_pid=?""",
+                (time.time() + LEASE_S, claim.thread_id, claim.interrupt_id, HOST, os.getpid()),
+            )
+
+        await self._run(op)
+
+    async def release(self, claim: Claim, *, error: str | None = None) -> None:
+        """Give a claim back: the answer was refused, or the run stopped with an error
+        (then the thread shows as failed, with `error`, until someone retries it)."""
+
+        def op(c: sqlite3.Connection) -> None:
+            if error is None:
+                c.execute(
+                    """UPDATE approvals SET status='pending', claimed_by=NULL, claimed_at=NULL,
+                         holder_host=NULL, holder_pid=NULL, lease_until=NULL, answer=NULL
+                       WHERE thread_id=? AND interrupt_id=? AND status='claimed' AND claimed_by=?""",
+                    (claim.thread_id, claim.interrupt_id, claim.by),
+                )
+            else:  # keep the answer; a lease in the past makes it stranded at once
+                c.execute(
+                    """UPDATE approvals SET lease_until=0, holder_pid=NULL, error=?
+                       WHERE thread_id=? AND interrupt_id=? AND status='claimed'""",
+                    (error, claim.thread_id, claim.interrupt_id),
+                )
+
+        await self._run(op)
+
+    # ------------------------------------------------------------------ write records
+
+    async def begin_write(
+        self, key: str, *, thread_id: str, step: str, call: dict[str, Any]
+    ) -> WriteRecord | None:
+        """Record, before sending, that this write is about to go out; returns what an
+        earlier attempt left (None for a first attempt). Committed before the send."""
+        now = time.time()
+
+        def op(c: sqlite3.Connection) -> WriteRecord | None:
+            r = c.execute(
+                "SELECT key, status, attempts, result, error FROM write_records WHERE key=?", (key,)
+            ).fetchone()
+            prior = (
+                WriteRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, r[4])
+                if r else None
+            )
+            if prior is not None and prior.status == "landed":
+                return prior
+            c.execute(
+                """INSERT INTO write_records (key, thread_id, step, call, status, attempts, updated_at)
+                   VALUES (?, ?, ?, ?, 'sending', 1, ?)
+                   ON CONFLICT(key) DO UPDATE SET status='sending',
+                     attempts=write_records.attempts + 1, updated_at=excluded.updated_at""",
+                (key, thread_id, step, json.dumps(call), now),
+            )
+            return prior
+
+        return await self._run(op)
+
+    async def write_record(self, key: str) -> WriteRecord | None:
+        def op(c: sqlite3.Connection) -> WriteRecord | None:
+            r = c.execute(
+                "SELECT key, status, attempts, result, error FROM write_records WHERE key=?", (key,)
+            ).fetchone()
+            return WriteRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, r[4]) if r else None
+
+        return await self._run(op)
+
+    async def finish_write(
+        self,
+        key: str,
+        *,
+        thread_id: str,
+        step: str,
+        landed: bool,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        found_earlier: bool = False,
+    ) -> None:
+        now = time.time()
+        outcome = ("found landed" if found_earlier else "landed") if landed else "failed"
+
+        def op(c: sqlite3.Connection) -> None:
+            c.execute(
+                """UPDATE write_records SET status=?, result=?, error=?, updated_at=? WHERE key=?""",
+                ("landed" if landed else "failed",
+                 json.dumps(result) if result is not None else None, error, now, key),
+            )
+            c.execute(
+                """INSERT INTO write_attempts (key, thread_id, step, at, outcome, detail)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (key, thread_id, step, now, outcome, error),
             )
 
         await self._run(op)
@@ -219,16 +432,19 @@ class ApprovalStore:
         proposal: dict[str, Any],
         reasons: list[str],
         result: dict[str, Any] | None,
+        message: str | None = None,
     ) -> None:
-        """One row per answered interrupt; a node re-run does not write a second."""
+        """One row per answered interrupt; a node re-run does not write a second.
+        `message` is the human's own words (a reject's reason)."""
 
         def op(c: sqlite3.Connection) -> None:
             c.execute(
                 """INSERT INTO audit (thread_id, interrupt_id, at, approver, decision, proposal,
-                                      reasons, result)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                      reasons, result, message)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT(thread_id, interrupt_id) DO UPDATE SET
-                     result=COALESCE(excluded.result, audit.result)""",
+                     result=COALESCE(excluded.result, audit.result),
+                     message=COALESCE(excluded.message, audit.message)""",
                 (
                     thread_id,
                     interrupt_id,
@@ -238,6 +454,7 @@ class ApprovalStore:
                     json.dumps(proposal),
                     json.dumps(reasons),
                     json.dumps(result) if result is not None else None,
+                    message,
                 ),
             )
 
@@ -246,12 +463,19 @@ class ApprovalStore:
     async def audit_log(self, thread_id: str | None = None) -> list[dict[str, Any]]:
         def op(c: sqlite3.Connection) -> list[dict[str, Any]]:
             sql = """SELECT thread_id, interrupt_id, at, approver, decision, proposal, reasons,
-                            result FROM audit"""
+                            result, message FROM audit"""
             args: tuple[Any, ...] = ()
             if thread_id:
                 sql += " WHERE thread_id = ?"
                 args = (thread_id,)
             rows = c.execute(sql + " ORDER BY id", args).fetchall()
+            tries: dict[str, list[dict[str, Any]]] = {}
+            for t in c.execute(
+                "SELECT thread_id, step, at, outcome, detail FROM write_attempts"
+                + (" WHERE thread_id = ?" if thread_id else "") + " ORDER BY id", args
+            ):
+                tries.setdefault(t[0], []).append(
+                    {"step": t[1], "at": t[2], "outcome": t[3], "error": t[4]})
             return [
                 {
                     "thread_id": r[0],
@@ -262,6 +486,8 @@ class ApprovalStore:
                     "proposal": json.loads(r[5]),
                     "reasons": json.loads(r[6]),
                     "result": json.loads(r[7]) if r[7] else None,
+                    "message": r[8],
+                    "attempts": tries.get(r[0], []) if r[4] != "reject" else [],
                 }
                 for r in rows
             ]

@@ -159,3 +159,26 @@ def error_from_response(response: httpx.Response) -> PagerDutyError:
         request=request,
         response=response,
     )
+
+
+_WHAT_TO_DO: dict[type[PagerDutyError], str] = {
+    Unauthorized: "PagerDuty refused the token: check PAGERDUTY_API_TOKEN (and PAGERDUTY_TOKEN_TYPE)",
+    Forbidden: "the token may not do this: it needs a key or user with write access",
+    AccountExpired: "the PagerDuty account is expired or locked",
+    RateLimited: "PagerDuty kept answering 429 (rate limited) through every retry; try again in a minute",
+    ServerError: "PagerDuty kept answering with a server error through every retry",
+    TransportError: "PagerDuty could not be reached",
+}
+
+
+def plain(exc: PagerDutyError) -> str:
+    """One line a human can act on: what happened, in words, then the API's own message."""
+    hint = next((h for cls, h in _WHAT_TO_DO.items() if isinstance(exc, cls)), "")
+    if isinstance(exc, InvalidInput) and any("from" in e.lower() for e in [exc.message, *exc.errors]):
+        hint = "PagerDuty needs to know who acts: set PAGERDUTY_FROM to the email of a user of the account"
+    status = f"{exc.status_code} " if exc.status_code is not None else ""
+    details = f" [{'; '.join(exc.errors)}]" if exc.errors else ""
+    said = f"{status}{exc.message}{details}"
+    if isinstance(exc, TransportError) and exc.url:
+        said = f"{exc.message} ({exc.url.split('/', 3)[:3][-1] if '//' in exc.url else exc.url})"
+    return f"{hint} ({said})" if hint else said

@@ -48,14 +48,46 @@ def describe_proposal(proposal: Proposal, feedback: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def render_report(state: State, status: str) -> str:
+def _landed(state: State) -> str:
+    """What the approved write did in PagerDuty, in words (it landed)."""
+    r = state.result or {}
+    summary = (state.proposal or {}).get("summary", r.get("action", "the write"))
+    if r.get("action") == "create_incident":
+        paged = next((e for e in (state.proposal or {}).get("effects", []) if e.startswith("pages")), "")
+        did = f"incident #{r.get('incident_number')} {r.get('title')!r} opened"
+        did += f" and {paged.replace('pages', 'paged', 1)}" if paged else ""
+        return did + (f" ({r['html_url']})" if r.get("html_url") else "")
+    return f"done: {summary}"
+
+
+def _unfinished(state: State, status: str, thread_id: str) -> str:
+    """A write that did not complete: what landed, what did not, and what to do."""
+    r = state.result or {}
+    landed = bool(r.get("id") or r.get("start"))
+    summary = (state.proposal or {}).get("summary", "the write")
+    head = (_landed(state) + ";" if landed else f"Not written: {summary};")
+    head = head[:1].upper() + head[1:]
+    if status == "rejected":
+        who = (state.closed_by or {}).get("approver", {}).get("name", "someone")
+        why = (state.closed_by or {}).get("message")
+        return f"{head} closed by {who} without writing more" + (f": {why}" if why else "") + "."
+    t = f" {thread_id}" if thread_id else ""
+    return (f"{head} {state.error}. `incident-agent retry{t}` finishes it (it first checks what "
+            f"PagerDuty already has); `incident-agent reject{t} --reason …` closes it.")
+
+
+def render_report(state: State, status: str, thread_id: str = "") -> str:
     request = state.request or {}
     intent = request.get("intent")
     if state.report and status == "error":
         return state.report
     if status == "not_incident":
         why = "; ".join(request.get("reasons", [])) or "no service or failure matched"
-        return f"Not an incident: nobody was paged. {why}"
+        if why.lower().startswith("not an incident"):
+            why = why[len("not an incident"):].lstrip(" :-—")
+        return f"Not an incident: nobody was paged. {why[:1].upper()}{why[1:]}"
+    if status == "failed" or (status == "rejected" and state.closed_by):
+        return _unfinished(state, status, thread_id)
     if status == "rejected":
         d = state.decision or {}
         who = d.get("approver", {}).get("name", "someone")
@@ -80,11 +112,9 @@ def render_report(state: State, status: str) -> str:
         ]
         return f"Open incidents{where}:\n" + "\n".join(rows)
     if state.result:
-        if "error" in state.result:
-            return f"The write failed: {state.result['error']}"
         r = state.result
         if r["action"] == "create_incident":
-            return f"Opened incident #{r.get('incident_number')} {r.get('title')!r}: {r.get('html_url')}"
+            return _landed(state) + "."
         if r["action"] == "add_note" and state.duplicate_of:
             d = state.duplicate_of
             return f"Added a note to open incident #{d['number']} ({d['html_url']}); nobody was paged again."

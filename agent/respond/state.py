@@ -40,7 +40,11 @@ class State(InputState):
     """The human's decision and who made it."""
     result: dict[str, Any] | None = None
     """What the write returned (incident id, number, link)."""
+    error: str | None = None
+    """Why an approved write did not complete, in plain words (status `failed`)."""
+    closed_by: dict[str, Any] | None = None
+    """Who closed a failed write without retrying it, and why."""
     status: str = "running"
-    """running, done, rejected, not_incident, error."""
+    """running, done, failed (an approved write did not complete), rejected, not_incident, error."""
     report: str = ""
     """What was done, for the surface that asked."""

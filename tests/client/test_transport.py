@@ -72,12 +72,21 @@ async def test_retries_are_bounded_and_the_error_is_typed(sandbox, recording_sle
         sandbox.faults.clear()
 
 
-async def test_a_post_is_not_repeated_after_a_5xx_unless_idempotent(sandbox, pd):
+async def test_a_post_is_repeated_after_a_5xx_only_once_pagerduty_shows_it_did_not_land(sandbox, pd):
     sender = (await pd.list_users())[0].email
-    sandbox.faults.burst_5xx(1)
+    sandbox.faults.burst_5xx(1)  # refused before it reached the notes
+    note = await pd.add_note("PINCD01", "once only", from_=sender)
+    assert note.content == "once only"
+    assert pd.counter[("GET", "/incidents/{id}/notes")] == 1  # looked before sending again
+    assert pd.counter[("POST", "/incidents/{id}/notes")] == 2
+    assert [n["content"] for n in sandbox.state.notes("PINCD01")].count("once only") == 1
+
+    # A write that fails every time ends as the typed error, after as many looks.
+    sandbox.faults.burst_5xx(100)
     with pytest.raises(ServerError):
-        await pd.add_note("PINCD01", "once only", from_=sender)
-    assert pd.counter[("POST", "/incidents/{id}/notes")] == 1
+        await pd.add_note("PINCD01", "never lands", from_=sender)
+    sandbox.faults.clear()
+    assert "never lands" not in [n["content"] for n in sandbox.state.notes("PINCD01")]
 
 
 async def test_create_with_incident_key_is_retried_and_lands_once(sandbox, pd):
@@ -87,7 +96,8 @@ async def test_create_with_incident_key_is_retried_and_lands_once(sandbox, pd):
     first = await pd.create_incident(
         "PWEB001", "Checkout is slow", incident_key="thread-42", from_=sender
     )
-    assert pd.counter[("POST", "/incidents")] == 3
+    # 503, look (503, retried), not there: send again, which lands.
+    assert pd.counter[("POST", "/incidents")] == 2
     # A resumed graph repeats the create: same incident, no duplicate page.
     again = await pd.create_incident(
         "PWEB001", "Checkout is slow", incident_key="thread-42", from_=sender

@@ -78,9 +78,14 @@ def test_reject_writes_nothing(terminal: Terminal) -> None:
 def test_edit_is_validated_against_the_catalog_before_anything_is_written(terminal: Terminal) -> None:
     out = pause(terminal)
     code, refused = terminal.json("approve", out["thread_id"], "--edit", "service_id=PNOSUCH")
-    assert code == 0 and refused["status"] == "awaiting_approval"
-    assert "does not exist" in refused["report"]
+    assert code == 2 and refused["status"] == "error"
+    assert "does not exist" in refused["error"]
     assert terminal.incidents(statuses=["triggered"]) == []
+    for field in ("summary=x", "api_call=x", "incident_key=other"):  # locked or unknown: refused, named
+        code, refused = terminal.json("approve", out["thread_id"], "--edit", field)
+        assert code == 2 and "editable:" in refused["error"], refused
+    code, still = terminal.json("approvals")
+    assert [a["status"] for a in still if a["thread_id"] == out["thread_id"]] == ["awaiting_approval"]
 
     code, done = terminal.json("approve", out["thread_id"], "--edit", "urgency=low",
                                "--edit", "title=Public API slow in us-central1")

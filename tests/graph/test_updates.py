@@ -16,6 +16,7 @@ Bianchi PUCO003.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -372,7 +373,9 @@ async def test_note_and_responders(desk: Desk) -> None:
     assert (await desk.get(f"/incidents/{iid}/notes"))["notes"] == []
     done = await desk.answer(await desk.ask(f"note on #{n}: scaled to 12 replicas"), APPROVE)
     assert done.status == "done", done.report
-    assert [x["content"] for x in (await desk.get(f"/incidents/{iid}/notes"))["notes"]] == ["scaled to 12 replicas"]
+    [note] = (await desk.get(f"/incidents/{iid}/notes"))["notes"]
+    # The approved text, and the reference a retry looks for before sending again.
+    assert re.fullmatch(r"scaled to 12 replicas\n\n\[incident-agent ref [0-9a-f]{10}\]", note["content"])
 
     out = await desk.ask(f"add the Infrastructure escalation policy as responder on #{n}")
     assert out.status == "awaiting_approval", out.report
