@@ -31,6 +31,9 @@ from agent.server import create_app
 from tests.e2e.conftest import ACCOUNT, NOW
 from tests.graph.conftest import make_settings
 
+# The triage fixtures (dev and retail catalogs, a rules-only Settings), for the field tests.
+from tests.triage.conftest import dev_catalog, retail_catalog, settings  # noqa: F401
+
 TOKEN = "intake-token-0123456789"
 HMAC_SECRET = "intake-hmac-secret-0123456789"
 ROUTING_KEY = "R0UT1NGKEYF0RPUBL1CAP100000000000"  # the Public API's integration
@@ -122,13 +125,13 @@ def intake_settings(base_url: str, tmp_path: Path, **overrides: Any) -> Settings
 
 
 @contextmanager
-def serving(settings: Settings, *, tls: bool = False) -> Iterator[tuple[str, str | None]]:
+def serving(app_settings: Settings, *, tls: bool = False) -> Iterator[tuple[str, str | None]]:
     """`incident-agent serve` in a thread, lifespan and all, on a free port."""
     with tempfile.TemporaryDirectory(prefix="agent-serve-") as tmp:
         cert = self_signed_cert(tmp) if tls else None
         port = free_port()
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+            create_app(app_settings), host="127.0.0.1", port=port, log_level="warning",
             ssl_certfile=cert[0] if cert else None, ssl_keyfile=cert[1] if cert else None,
         )  # fmt: skip
         server = _Server(config)
@@ -157,13 +160,9 @@ async def make_agent(
     tmp_path: Path, *, tls: bool = False, **overrides: Any
 ) -> AsyncIterator[Agent]:
     with running_sandbox(ACCOUNT, clock=Clock(NOW)) as sb:
-        settings = intake_settings(sb.base_url, tmp_path, **overrides)
+        configured = intake_settings(sb.base_url, tmp_path, **overrides)
         headers = {"Authorization": "Token token=sandbox-token",
                    "Accept": "application/vnd.pagerduty+json;version=2"}  # fmt: skip
-        with serving(settings, tls=tls) as (base, cert):
+        with serving(configured, tls=tls) as (base, cert):
             async with httpx.AsyncClient(base_url=sb.base_url, headers=headers) as api:
-                yield Agent(base, settings, api, cert)
-
-
-# The triage fixtures (dev and retail catalogs, a rules-only Settings), for the field tests.
-from tests.triage.conftest import dev_catalog, retail_catalog, settings  # noqa: E402, F401
+                yield Agent(base, configured, api, cert)
