@@ -5,6 +5,7 @@ read back the pending approvals, the intake rows and the sandbox."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import tempfile
 import threading
 import time
@@ -55,7 +56,8 @@ class Agent:
     cert: str | None
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.base_url, verify=self.cert or True, timeout=30)
+        verify = ssl.create_default_context(cafile=self.cert) if self.cert else True
+        return httpx.AsyncClient(base_url=self.base_url, verify=verify, timeout=30)
 
     async def rows(self) -> list[dict[str, Any]]:
         async with self.client() as c:
