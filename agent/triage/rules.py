@@ -10,7 +10,7 @@ service is still a page, with `service_id` None and candidates for a human.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from agent.pagerduty.catalog import Catalog
 from agent.triage.alert import (
@@ -115,14 +115,14 @@ def pick_service(
             # The sender's routing key is configuration (as at PagerDuty): it decides.
             why = f"the routing key's service, {routed.name} ({routed.id}), as configured"
             others = [c for c, _ in ranked if c.id != routed.id and c.score >= FLOOR]
-            reasons = [f"service {routed.name} ({routed.id}): {why}"]
+            said = [f"service {routed.name} ({routed.id}): {why}"]
             if others:
-                reasons.append(
+                said.append(
                     "the words also point at "
                     + ", ".join(f"{c.name} ({c.score})" for c in others[:2])
                 )
-            top = ServiceCandidate(id=routed.id, name=routed.name, score=ROUTED_WEIGHT, why=why)
-            return routed.id, routed.name, [top], reasons
+            pick = ServiceCandidate(id=routed.id, name=routed.name, score=ROUTED_WEIGHT, why=why)
+            return routed.id, routed.name, [pick], said
     if alert is not None and (fields := rank_fields(alert, catalog)):
         matched_words = {c.id: m for c, m in ranked}
         ranked = [
@@ -209,9 +209,10 @@ def triage_rules(text: str, catalog: Catalog, alert: AlertFields | None = None) 
         if service_id is None:
             service_words, candidates = None, []
 
-    urgency = priority = None
+    urgency: Literal["high", "low"] | None = None
+    priority: str | None = None
     if intent == Intent.change_urgency and extracted.level in ("high", "low"):
-        urgency = extracted.level
+        urgency = "high" if extracted.level == "high" else "low"
         reasons.append(f"new urgency {urgency}")
     if intent == Intent.change_priority:
         found = priority_named(extracted.level, catalog)

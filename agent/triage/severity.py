@@ -76,12 +76,12 @@ def read_severity(text: str) -> Severity:
         return Severity(
             urgency, level, explicit=True, reasons=[f"urgency {urgency}: the text says {said}"]
         )
-    if m := _DESCRIPTIVE_LOW.search(text):
-        return Severity("low", None, reasons=[f"urgency low: '{m.group(0)}'"])
-    if (m := _DESCRIPTIVE_HIGH.search(text)) or (m := _HIGH_WORDS.search(text)):
-        return Severity("high", None, reasons=[f"urgency high: '{m.group(0)}'"])
-    if m := _LOW_WORDS.search(text):
-        return Severity("low", None, reasons=[f"urgency low: '{m.group(0)}'"])
+    if low := _DESCRIPTIVE_LOW.search(text):
+        return Severity("low", None, reasons=[f"urgency low: '{low.group(0)}'"])
+    if high := _DESCRIPTIVE_HIGH.search(text) or _HIGH_WORDS.search(text):
+        return Severity("high", None, reasons=[f"urgency high: '{high.group(0)}'"])
+    if word := _LOW_WORDS.search(text):
+        return Severity("low", None, reasons=[f"urgency low: '{word.group(0)}'"])
     return Severity()
 
 

@@ -40,9 +40,8 @@ def verify(result: TriageResult, catalog: Catalog, text: str) -> TriageResult:
         r.priority = found.name if found else None
 
     if isinstance(r.urgency, str):
-        r.urgency = (
-            r.urgency.strip().lower() if r.urgency.strip().lower() in ("high", "low") else None
-        )
+        said = r.urgency.strip().lower()
+        r.urgency = "high" if said == "high" else "low" if said == "low" else None
 
     if r.intent == Intent.not_incident:
         r.service_id = None
