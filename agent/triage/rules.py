@@ -73,10 +73,19 @@ _OFFICE = OFFICE
 _RECOVERY = re.compile(
     r"^\s*(?:\[\s*(?:resolved|recovered|ok)\s*\]|(?:resolved|recovered|recovery|ok)\s*:)", re.I
 )
+# Attempts to replace the agent's rules: everything after one is payload.
+_OVERRIDE = (
+    r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+|these\s+|those\s+|my\s+)?"
+    r"(?:(?:previous|prior|above|earlier|system|original|old|safety)\s+)?"
+    r"(?:instructions?|prompts?|rules?|messages?|guidelines?|directions?|policies|polic(?:y|ies))\b"
+    r"|\bsystem\s+prompt\b|\byou\s+are\s+now\b|\bnew\s+instructions?\s*:|\bact\s+as\s+(?:an?\s+)?(?:admin|root|system)\b"
+)
 _INJECTION = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|your)\s+"
-    r"(?:instructions?|prompts?|rules?|messages?)|\bsystem\s+prompt\b|\byou\s+are\s+now\b"
-    r"|\b(?:page|notify|alert|wake\s+up)\s+(?:everyone|everybody|all\s+(?:teams|engineers|responders|people|hands|on[\s-]?calls?|schedules|services))|\buse\s+service\s+\w+",
+    _OVERRIDE
+    + r"|\b(?:page|notify|alert|wake\s+up|call)\s+(?:everyone|everybody|every\s+(?:team|engineer|responder|on[\s-]?call\w*|service)"
+    r"|all\s+(?:teams|engineers|responders|people|hands|on[\s-]?calls?|schedules|services))"
+    r"|\b(?:open|create|raise|trigger|file)\s+(?:an?\s+)?(?:sev\s*\d|p\d|incidents?|pages?)\w*\s+(?:on|for|against)\s+(?:every|all)\b"
+    r"|\buse\s+service\s+\w+",
     re.I,
 )
 _ID_WORD = re.compile(r"\b[A-Z][A-Z0-9]{5,13}\b")
@@ -233,11 +242,7 @@ def triage_rules(text: str, catalog: Catalog, alert: AlertFields | None = None) 
     )
 
 
-_OVERRIDE_ATTEMPT = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|your)\s+"
-    r"(?:instructions?|prompts?|rules?|messages?)|\bsystem\s+prompt\b|\byou\s+are\s+now\b",
-    re.I,
-)
+_OVERRIDE_ATTEMPT = re.compile(_OVERRIDE, re.I)
 
 
 def _hostile_cut(text: str) -> tuple[str, str | None]:

@@ -98,6 +98,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "typesense": ("search",),
     "login": ("account", "auth"),
     "signup": ("account",),
+    "logout": ("session", "account", "auth"),
     "password": ("account", "auth"),
     "sso": ("auth", "login"),
     "oauth": ("auth",),
@@ -115,6 +116,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 
 # Multi-word spellings folded into one term before tokenising.
 _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\blog(?:ged|ging|s)?[\s-]+out\b", re.I), "logout"),
     (re.compile(r"\blog(?:ging)?[\s-]+(?:in|on)\b", re.I), "login"),
     (re.compile(r"\bsign(?:ing)?[\s-]+(?:in|on)\b", re.I), "login"),
     (re.compile(r"\bsignin\b", re.I), "login"),
