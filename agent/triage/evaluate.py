@@ -1,7 +1,8 @@
 """Run triage over a JSONL file of cases and score it.
 
 A case is `{"alert": ..., "expected_service_id": ..., "expected_urgency": ...,
-"expected_intent": ...}`; every `expected_*` is optional. A null expected
+"expected_intent": ...}`; every `expected_*` is optional, and `fields` (an
+alert's structured fields, `agent.triage.alert.AlertFields`) may go with it. A null expected
 service means "not an incident": the case is right only if nothing would be
 paged (intent not_incident, no service).
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 from agent.config import Settings
 from agent.pagerduty.catalog import Catalog
+from agent.triage.alert import AlertFields
 from agent.triage.models import Intent, TriageInputError
 from agent.triage.service import triage
 
@@ -36,7 +38,8 @@ async def evaluate_cases(
     predictions: list[dict[str, Any]] = []
     for case in read_cases(cases_path):
         try:
-            result = await triage(case["alert"], catalog, settings)
+            fields = AlertFields.model_validate(case["fields"]) if case.get("fields") else None
+            result = await triage(case["alert"], catalog, settings, alert=fields)
             pred: dict[str, Any] = {
                 "alert": case["alert"],
                 "intent": result.intent.value,

@@ -19,6 +19,7 @@ DEV_ACCOUNT = (
     SHARED_ACCOUNT if SHARED_ACCOUNT.exists() else Path(__file__).with_name("dev-account.json")
 )
 WORDS_CASES = Path(__file__).with_name("dev-words.jsonl")
+ALERT_CASES = Path(__file__).with_name("dev-alerts.jsonl")
 SHARED_CASES = Path("/work/shared/eval/dev-triage.jsonl")
 DEV_CASES = SHARED_CASES if SHARED_CASES.exists() else Path(__file__).with_name("dev-triage.jsonl")
 

@@ -10,14 +10,14 @@ import pytest
 
 from bench import triage_eval
 from tests.fakes.openai_server import FakeOpenAI
-from tests.triage.conftest import DEV_ACCOUNT, DEV_CASES, WORDS_CASES
+from tests.triage.conftest import ALERT_CASES, DEV_ACCOUNT, DEV_CASES, WORDS_CASES
 from tests.triage.test_llm import answer
 
 
 @pytest.fixture
 def cases(tmp_path):
     path = tmp_path / "cases.jsonl"
-    path.write_text(DEV_CASES.read_text() + WORDS_CASES.read_text())
+    path.write_text(DEV_CASES.read_text() + WORDS_CASES.read_text() + ALERT_CASES.read_text())
     return path
 
 

@@ -170,3 +170,16 @@ async def test_a_current_failure_told_as_fyi_or_question_is_still_an_incident(
     result = await triage(text, retail_catalog, settings)
     assert result.intent == Intent.page, result.reasons
     assert result.service_id is not None
+
+
+async def test_dev_alerts_with_fields_on_the_rules_path(dev_catalog, settings):
+    """Symptom-only summaries whose labels, component, source or custom
+    details name the service (tests/triage/dev-alerts.jsonl)."""
+    from agent.triage.evaluate import evaluate_cases
+    from tests.triage.conftest import ALERT_CASES
+
+    predictions, summary = await evaluate_cases(ALERT_CASES, dev_catalog, settings)
+    assert summary["accuracy"] == 1.0, [p for p in predictions if not p["correct"]]
+    assert summary["paged_non_incidents"] == 0
+    weighted = [p for p in predictions if p["service_id"]]
+    assert all(any("(weight " in r for r in p["reasons"]) for p in weighted)
