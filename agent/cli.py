@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.panel import Panel
@@ -327,9 +326,10 @@ def retry(
     approver: Annotated[str | None, typer.Option("--as", help="Your name, for the audit log.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Finish an approved write that failed or stopped midway; it first checks what
-    PagerDuty already has, so nothing is written twice. Exit 0 done, 1 failed again,
-    4 nothing to retry."""
+    """Finish an approved write that failed or stopped midway (nothing is written twice).
+
+    It first checks what PagerDuty already has. Exit 0 done, 1 failed again, 4 nothing to retry.
+    """
     _decide(thread, "retry", None, None, approver, None, as_json)
 
 
@@ -504,15 +504,15 @@ def main() -> None:
         code = app(standalone_mode=False)  # returns the code of a typer.Exit
     except typer.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted; anything paused stays paused (`incident-agent approvals`)")
         sys.exit(130)
     except Exception as exc:
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # usage errors: Typer's own message (it vendors click's exceptions)
+            sys.exit(exc.exit_code)
         if debug:
             raise
         code, message = _classify(exc)

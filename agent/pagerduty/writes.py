@@ -79,10 +79,12 @@ async def _note(pd: PagerDutyClient, call: ApiCall) -> Any:
 
 
 def _same_instant(a: Any, b: Any) -> bool:
+    """PagerDuty keeps whole seconds: 03:49:56.33 is sent, 03:49:56 comes back."""
     try:
-        return datetime.fromisoformat(str(a)) == datetime.fromisoformat(str(b))
-    except ValueError:
+        delta = datetime.fromisoformat(str(a)) - datetime.fromisoformat(str(b))
+    except (ValueError, TypeError):
         return False
+    return abs(delta.total_seconds()) < 1
 
 
 async def _override(pd: PagerDutyClient, call: ApiCall) -> Any:
