@@ -37,7 +37,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
-pytestmark = pytest.mark.slow
 
 BOX = re.compile(r"[\u2500-\u257f]")  # rich's panel and table borders
 # Which words of the README's exit-code sentence each status falls under.
@@ -179,6 +178,33 @@ def run_daemon(cmd: list[str], env: dict[str, str], cwd: Path, printed: list[str
     return proc.returncode, output
 
 
+def test_reading_examples_their_promises_and_output():
+    text = """Exit codes: 0 done or left paused on purpose, 1 a PagerDuty call or the write
+failed, 2 bad input or a refused answer, 3 rejected, 4 unknown or already answered thread.
+
+```console
+$ incident-agent run "disk # full" --no-wait   # a note
+awaiting approval · thread <thread>
+Open … paging Mei Lin: disk …
+$ incident-agent reject <thread>   # exit 3
+```
+    $ not a console block
+"""
+    first, second = console_examples(text)
+    assert (first.line, first.command, first.comment) == (5, 'incident-agent run "disk # full" --no-wait', "a note")
+    assert first.printed == ["awaiting approval · thread <thread>", "Open … paging Mei Lin: disk …"]
+    assert second.printed == [] and second.comment == "exit 3"
+    assert exit_codes(text) == {"done": 0, "not_incident": 0, "awaiting_approval": 0,
+                                "needs_input": 0, "rejected": 3, "error": 1}
+    assert STATUS_LINE.match(first.printed[0])
+    output = normal("╭─ awaiting approval · thread 3f2c9a1b7d0e ─╮\n│ Open an incident, paging\n│ Mei Lin: disk full │")
+    assert shows(output, first.printed[1])
+    assert not shows(output, "Open … paging Elena: disk …")  # another name
+    assert not shows(output, "disk … Open")  # pieces out of order
+    assert PRINTED_THREAD.findall(output) == [("awaiting approval", "3f2c9a1b7d0e")]
+
+
+@pytest.mark.slow
 def test_every_console_example_in_the_readme_runs_as_written(tmp_path):
     text = README.read_text(encoding="utf-8")
     examples = console_examples(text)
