@@ -642,16 +642,16 @@ async def execute(state: State, runtime: Runtime[Context]) -> Command[Literal["r
     approver = (state.decision or {}).get("approver", {})
     thread = _thread_id(runtime)
     key = f"{thread}:{_decision_key(state.proposal, state.decision)}"
-    try:
-        acting = await svc.acting_user(approver.get("email"), required=False)
-    except SenderError:
-        acting = None  # PagerDuty's own answer (400, From required) names the problem
-    from_ = acting.email if acting else None
     look_only = isinstance(runtime.context, Context) and runtime.context.look_only
     result = dict(state.result or {})
     error: str | None = None
     what = "the write"
     try:
+        try:
+            acting = await svc.acting_user(approver.get("email"), required=False)
+        except SenderError:
+            acting = None  # PagerDuty's own answer (400, From required) names the problem
+        from_ = acting.email if acting else None
         call = with_ref(proposal.call, key_ref(key, "write"))
         written = await _write_once(svc, key, thread, "write", call, from_, look_only=look_only)
         result = {**_summarize_result(proposal.action, written), "found_earlier": written.found_earlier}

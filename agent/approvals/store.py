@@ -178,9 +178,10 @@ def _pending(r: Any, now: float) -> PendingApproval:
     stranded = r[7] == "claimed" and _stranded(r[9], r[10], r[11], now)
     error = r[13]
     if stranded:
-        error = (f"the process applying {r[8] or 'the'} approval stopped before it finished "
-                 f"(pid {r[10]} on {r[9]}); `incident-agent retry {r[0]}` checks PagerDuty "
-                 f"and finishes it, `incident-agent reject {r[0]}` closes it without writing")
+        why = error or (f"the process applying the approval of {r[8] or 'someone'} stopped "
+                        f"before it finished (pid {r[10]} on {r[9]})")
+        error = (f"{why}; `incident-agent retry {r[0]}` checks PagerDuty and finishes it, "
+                 f"`incident-agent reject {r[0]}` closes it without writing")
     return PendingApproval(
         thread_id=r[0], graph=r[1], interrupt_id=r[2],
         kind="failed" if stranded else r[3], prompt=r[4], request=json.loads(r[5]),

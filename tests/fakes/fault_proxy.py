@@ -9,7 +9,8 @@ This proxy puts those moments under a test's control:
   dropped (a 502), never forwarded: the write did not land.
 - `after`: the request is forwarded (the write lands), then the answer is held;
   on release it is dropped (a 502): the write landed, its answer was lost.
-- `fail`: the request is forwarded, the answer replaced by a 502.
+- `fail`: the request is forwarded, the answer replaced by a 502;
+- `flaky`: the same for a seeded share of the matching requests.
 
 `Rule.reached` is set when a matching request is at the chosen point, so a
 test can `kill -9` the client exactly there. One lock over the rules; the
@@ -19,6 +20,7 @@ routes only forward.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import threading
 from collections.abc import Iterator
@@ -62,6 +64,7 @@ class FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self._rules: list[Rule] = []
+        self._flaky: list[tuple[str, re.Pattern[str], float, random.Random]] = []
         self._lock = threading.Lock()
         self.base_url = ""
 
@@ -71,11 +74,17 @@ class FaultProxy:
             self._rules.append(rule)
         return rule
 
+    def flaky(self, method: str, path: str, *, rate: float, rng: random.Random) -> None:
+        """From now on, `rate` of the matching requests land and answer 502 (seeded)."""
+        with self._lock:
+            self._flaky.append((method, re.compile(path), rate, rng))
+
     def clear(self) -> None:
         with self._lock:
             for rule in self._rules:
                 rule.release()
             self._rules.clear()
+            self._flaky.clear()
 
     def _take(self, method: str, path: str) -> Rule | None:
         with self._lock:
@@ -88,8 +97,7 @@ class FaultProxy:
 
     async def _wait(self, rule: Rule) -> None:
         rule.reached.set()
-        while not rule.released.is_set():
-            await asyncio.sleep(0.02)
+        await asyncio.to_thread(rule.released.wait)  # set from the test's thread
 
     async def forward(self, request: Request) -> Response:
         rule = self._take(request.method, request.url.path)
@@ -105,8 +113,12 @@ class FaultProxy:
         if rule is not None and rule.point == "after":
             await self._wait(rule)
             return BAD_GATEWAY
-        if rule is not None and rule.point == "fail":
-            rule.reached.set()
+        with self._lock:
+            lost = any(m == request.method and p.fullmatch(request.url.path) and rng.random() < rate
+                       for m, p, rate, rng in self._flaky)
+        if lost or (rule is not None and rule.point == "fail"):
+            if rule is not None:
+                rule.reached.set()
             return BAD_GATEWAY
         keep = {k: v for k, v in upstream.headers.items()
                 if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")}

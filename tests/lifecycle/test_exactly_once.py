@@ -17,48 +17,21 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from agent.pagerduty.sandbox import Clock, running_sandbox
-from tests.e2e.conftest import ACCOUNT, NOW, Terminal
 from tests.e2e.test_cli_updates import open_incident
-from tests.fakes.fault_proxy import FaultProxy, running_proxy
+from tests.lifecycle.conftest import Rig
 
 pytestmark = pytest.mark.slow
 
 ALERT = "High latency on the Public API: p99 3.1s in us-central1 (critical)"
 ID = r"[A-Z0-9]+"
-
-
-@dataclass
-class Rig(Terminal):
-    proxy: FaultProxy
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    with running_sandbox(ACCOUNT, clock=Clock(NOW)) as sb, running_proxy(sb.base_url) as proxy:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("OPENAI_", "PAGERDUTY_", "SLACK_", "INCIDENT_AGENT_"))}
-        env.update(
-            PAGERDUTY_API_URL=proxy.base_url,
-            PAGERDUTY_API_TOKEN="sandbox-token",
-            PAGERDUTY_FROM="susan.clark@contoso.example",
-            PAGERDUTY_MAX_RETRIES="2",
-            INCIDENT_AGENT_CHECKPOINT=str(tmp_path / "checkpoints.sqlite"),
-            COLUMNS="200",
-        )
-        headers = {"Authorization": "Token token=sandbox-token",
-                   "Accept": "application/vnd.pagerduty+json;version=2"}
-        with httpx.Client(base_url=sb.base_url, headers=headers) as api:
-            yield Rig(env=env, cwd=tmp_path, api=api, proxy=proxy)
 
 
 # -- the writes: how to ask for one, where it goes, and how many landed ---------------------
