@@ -120,10 +120,15 @@ async def pause(settings: Settings, prompt: str = PROMPT, sandbox: RunningSandbo
 
 
 @asynccontextmanager
-async def running_server(settings: Settings, fake: FakeSlack) -> AsyncIterator[Starlette]:
-    """The server app with its lifespan, reached over ASGI; the fake delivers clicks to it."""
+async def running_server(settings: Settings, fake: FakeSlack, sandbox: RunningSandbox | None = None
+                         ) -> AsyncIterator[Starlette]:
+    """The server app with its lifespan, reached over ASGI; the fake delivers clicks to it.
+
+    With `sandbox`, the server's "now" is the sandbox's clock (an answer may re-read the roster)."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        if sandbox is not None:
+            app.state.services.clock = sandbox.clock.now
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
             fake.deliver_to(client, SIGNING_SECRET)
