@@ -9,6 +9,7 @@ what it then showed.
 from __future__ import annotations
 
 from datetime import datetime
+
 import pytest
 
 from tests.slack.conftest import ALICE, MALLORY, open_incident, pause, running_server, settle, shown
