@@ -25,6 +25,7 @@ from agent.config import Settings
 from .render import human_duration
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UTC_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _UNIT = r"(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b"
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*" + _UNIT, re.I)
 DURATION_RUN = re.compile(r"\d+(?:\.\d+)?\s*" + _UNIT + r"(?:(?:\s+and\s+|\s+)\d+(?:\.\d+)?\s*"
@@ -244,5 +245,7 @@ def _norm(text: str) -> Decimal:
 def _clock(value: str | None) -> str:
     if not value:
         return "an unknown time"
+    if _UTC_STAMP.fullmatch(value):  # the report's own form: cut, don't parse (once a note)
+        return f"{value[11:19]} UTC on {value[:10]}"
     at = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return at.strftime("%H:%M:%S UTC on %Y-%m-%d")

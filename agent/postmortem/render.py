@@ -217,6 +217,9 @@ def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
+_UTC_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC) if value else None
 
@@ -228,6 +231,8 @@ def _stamp(value: str) -> str:
 
 
 def _clock(value: str | None) -> str:
+    if value and _UTC_STAMP.fullmatch(value):  # the report's own form: cut, don't parse
+        return f"{value[:10]} {value[11:19]} UTC"
     at = _parse(value)
     return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else NONE
 
