@@ -28,14 +28,12 @@ from langgraph.types import Command
 from pydantic import ValidationError
 
 from agent.actions import ACTIONS, ActionError, Proposal, rebuild_proposal
-from agent.approvals import RETRY_ACTION, Approver, PendingApproval, parse_answer
+from agent.approvals import Approver, PendingApproval, parse_answer, pause_kind
 from agent.approvals.store import LEASE_S, AlreadyDecided, Claim, UnknownApproval
 from agent.pagerduty.errors import PagerDutyError, plain
 from agent.runtime import Context, Services
 
 log = logging.getLogger(__name__)
-
-ASKS_FOR_INPUT = {"choose_service", "choose_person", "choose_schedule", "choose_incident"}
 
 __all__ = ["AlreadyDecided", "NothingToRetry", "Outcome", "RefusedAnswer", "Runner", "UnknownApproval"]
 
@@ -270,9 +268,7 @@ class Runner:
         values = dict(snapshot.values)
         if snapshot.interrupts:
             intr = snapshot.interrupts[0]
-            name = intr.value["action_requests"][0]["name"]
-            status = ("needs_input" if name in ASKS_FOR_INPUT
-                      else "failed" if name == RETRY_ACTION else "awaiting_approval")
+            status = pause_kind(intr.value)
             text = intr.value["action_requests"][0].get("description", "")
             return Outcome(thread_id, status, text, intr.id, intr.value, values)
         return Outcome(thread_id, values.get("status", "done"), values.get("report", ""), values=values)

@@ -25,7 +25,7 @@ from langgraph.types import Command
 
 from agent.actions import ActionError, Proposal, build_proposal, rebuild_proposal
 from agent.approvals import RETRY_ACTION, build_request
-from agent.approvals.ask import ask, review
+from agent.approvals.ask import ask, recorded, review
 from agent.pagerduty.catalog import Catalog
 from agent.pagerduty.client import Written
 from agent.pagerduty.errors import NotFound, PagerDutyError, plain
@@ -57,6 +57,7 @@ from agent.runtime import Context, SenderError, Services, services_for, surface_
 from agent.triage import Intent, TriageInputError
 from agent.triage import triage as read_request
 
+GRAPH = "incident_response"
 OPEN = ["triggered", "acknowledged"]
 NEEDS_SERVICE = {Intent.page, Intent.who_is_on_call}
 UPDATES = {
@@ -69,7 +70,7 @@ QUESTIONS = {
     "schedule": ("choose_schedule", "schedule_id"),
     "incident": ("choose_incident", "incident_id"),
 }
-"""kind -> (HITL action name, the arg the answer sets); runner.ASKS_FOR_INPUT lists the names."""
+"""kind -> (HITL action name, the arg the answer sets); agent.approvals.ASKS_FOR_INPUT lists the names."""
 
 
 def incident_key(thread_id: str) -> str:
@@ -172,7 +173,8 @@ async def clarify(
         + (f"\nCandidates:\n{listed}" if listed else ""),
         allowed=["edit", "reject"],
     )
-    decision = ask(request)
+    async with recorded(svc.store, thread_id=_thread_id(runtime), graph=GRAPH, prompt=state.prompt):
+        decision = ask(request)
     if decision.type == "reject":
         return Command(
             goto="report",
@@ -604,7 +606,8 @@ async def approve(state: State, runtime: Runtime[Context]) -> Command[Literal["e
     """Pause for the human. No side effect before `review`: this re-runs on resume."""
     svc = await services_for(runtime)
     proposal = Proposal.model_validate(state.proposal)
-    decision = review(proposal, state.feedback)
+    async with recorded(svc.store, thread_id=_thread_id(runtime), graph=GRAPH, prompt=state.prompt):
+        decision = review(proposal, state.feedback)
     record = decision.model_dump(mode="json")
     if decision.type == "reject":
         await svc.store.audit(
@@ -723,12 +726,15 @@ async def await_retry(state: State, runtime: Runtime[Context]) -> Command[Litera
     """
     svc = await services_for(runtime)
     proposal = Proposal.model_validate(state.proposal)
-    decision = ask(build_request(
+    request = build_request(
         RETRY_ACTION,
         {"error": state.error, "action": proposal.action, "landed": state.result or {}},
         render_report(state, "failed", _thread_id(runtime)),
         allowed=["approve", "reject"],
-    ))
+    )
+    async with recorded(svc.store, thread_id=_thread_id(runtime), graph=GRAPH, prompt=state.prompt,
+                        error=state.error):
+        decision = ask(request)
     if decision.type == "reject":
         record = decision.model_dump(mode="json")
         await svc.store.audit(
@@ -746,8 +752,12 @@ async def await_retry(state: State, runtime: Runtime[Context]) -> Command[Litera
 
 
 async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The end of every path; the approvals store learns it whoever drove the graph."""
+    svc = await services_for(runtime)
     status = "done" if state.status == "running" else state.status
-    return {"status": status, "report": render_report(state, status, _thread_id(runtime))}
+    thread = _thread_id(runtime)
+    await svc.store.record_finish(thread, graph=GRAPH, prompt=state.prompt, status=status)
+    return {"status": status, "report": render_report(state, status, thread)}
 
 
 def key_ref(key: str, step: str) -> str:
@@ -787,4 +797,4 @@ def build_graph() -> StateGraph:
     return builder
 
 
-graph = build_graph().compile(name="incident_response")
+graph = build_graph().compile(name=GRAPH)

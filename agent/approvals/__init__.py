@@ -12,8 +12,20 @@ from agent.approvals.store import ApprovalStore, Claim, PendingApproval
 RETRY_ACTION = "retry_write"
 """The pause of an approved write that did not complete: approve retries it, reject closes it."""
 
+ASKS_FOR_INPUT = frozenset({"choose_service", "choose_person", "choose_schedule", "choose_incident"})
+"""Questions (which one is meant?), answered by an edit that sets the chosen id."""
+
+
+def pause_kind(request: dict) -> str:
+    """What a paused thread waits for: needs_input, failed or awaiting_approval."""
+    name = request["action_requests"][0]["name"]
+    return ("needs_input" if name in ASKS_FOR_INPUT
+            else "failed" if name == RETRY_ACTION else "awaiting_approval")
+
 __all__ = [
+    "ASKS_FOR_INPUT",
     "RETRY_ACTION",
+    "pause_kind",
     "ApprovalAnswer",
     "ApprovalStore",
     "Approver",

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
+from langgraph.errors import GraphInterrupt
 from langgraph.types import interrupt
 
 from agent.actions import ACTIONS, Proposal
 from agent.approvals.hitl import HITLRequest
 from agent.approvals.protocol import ApprovalAnswer, Decision, build_request, parse_answer
 from agent.respond.describe import describe_proposal
+
+if TYPE_CHECKING:
+    from agent.approvals.store import ApprovalStore
 
 
 def ask(request: HITLRequest) -> Decision:
@@ -36,3 +42,25 @@ def review(proposal: Proposal, feedback: str | None = None) -> Decision:
             args_schema=action.fields.model_json_schema(),
         )
     )
+
+
+@asynccontextmanager
+async def recorded(
+    store: ApprovalStore, *, thread_id: str, graph: str, prompt: str, error: str | None = None
+) -> AsyncIterator[None]:
+    """Record a pause in the approvals store from inside the graph, whoever drives it.
+
+    The runner records pauses too, but a thread run by LangGraph's server
+    (Studio, `langgraph dev`) never passes through it: without this its pause
+    would be invisible to `incident-agent approvals` and Slack.
+    """
+    from agent.approvals import pause_kind
+
+    try:
+        yield
+    except GraphInterrupt as exc:
+        for pause in exc.args[0]:
+            await store.record_pause(thread_id, graph=graph, interrupt_id=pause.id,
+                                     kind=pause_kind(pause.value), prompt=prompt,
+                                     request=pause.value, error=error)
+        raise

@@ -68,6 +68,6 @@ def parse_answer(answer: Any, allowed: list[str]) -> Decision:
     d: dict[str, Any] = dict(decisions[0])
     if d["type"] not in allowed:
         raise ValueError(f"decision {d['type']!r} is not allowed here (allowed: {allowed})")
-    approver = Approver.model_validate(data.get("approver") or {"name": "unknown", "source": "api"})
+    approver = Approver.model_validate(data.get("approver") or {"name": "studio", "source": "studio"})
     edited = d.get("edited_action", {}).get("args") if d["type"] == "edit" else None
     return Decision(type=d["type"], edited_args=edited, message=d.get("message"), approver=approver)

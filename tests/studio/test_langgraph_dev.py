@@ -56,7 +56,7 @@ def served(tmp_path: Path):
                     time.sleep(0.5)
             else:
                 raise AssertionError("langgraph dev did not start in 90 s")
-            yield url, sb
+            yield url, sb, env
         finally:
             proc.terminate()
             try:
@@ -66,7 +66,7 @@ def served(tmp_path: Path):
 
 
 async def test_studio_runs_pauses_and_resumes_the_served_graph(served) -> None:
-    url, sb = served
+    url, sb, _env = served
     client = get_client(url=url)
     thread = await client.threads.create()
     await client.runs.wait(thread["thread_id"], "incident_response", input={"prompt": ALERT})
@@ -89,3 +89,41 @@ async def test_studio_runs_pauses_and_resumes_the_served_graph(served) -> None:
     created = [i for i in sb.state.dump()["incidents"] if i["service"]["id"] == "PBIL001"]
     assert len(created) == 1
     assert created[0]["incident_key"] == f"incident-agent/{thread['thread_id']}"
+
+
+def _cli(env: dict[str, str], *args: str) -> tuple[int, object]:
+    import json
+
+    proc = subprocess.run([sys.executable, "-m", "agent", *args, "--json"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+async def test_a_studio_pause_is_answered_from_the_cli_and_studio_answers_are_audited(served) -> None:
+    url, sb, env = served
+    client = get_client(url=url)
+    paused = await client.threads.create()
+    await client.runs.wait(paused["thread_id"], "incident_response", input={"prompt": ALERT})
+
+    code, listed = _cli(env, "approvals")
+    assert code == 0, listed
+    assert [(a["thread_id"], a["status"]) for a in listed] == [(paused["thread_id"], "awaiting_approval")]
+    code, done = _cli(env, "approve", paused["thread_id"], "--as", "Terminal user")
+    assert code == 0 and done["status"] == "done", done
+    assert len([i for i in sb.state.dump()["incidents"] if i["service"]["id"] == "PBIL001"]) == 1
+    final = await client.threads.get_state(paused["thread_id"])
+    assert final["values"]["status"] == "done"
+
+    # A Studio answer without an approver (Studio sends none) is audited as "studio".
+    other = await client.threads.create()
+    await client.runs.wait(other["thread_id"], "incident_response",
+                           input={"prompt": "Postgres Main replication lag 40 minutes (critical)"})
+    [intr] = (await client.threads.get_state(other["thread_id"]))["interrupts"]
+    await client.runs.wait(other["thread_id"], "incident_response",
+                           command={"resume": {intr["id"]: {"decisions": [{"type": "reject",
+                                                                           "message": "drill"}]}}})
+    code, audit = _cli(env, "audit", other["thread_id"])
+    assert [(a["decision"], a["approver"]["name"], a["approver"]["source"], a["message"])
+            for a in audit] == [("reject", "studio", "studio", "drill")]
+    code, listed = _cli(env, "approvals")
+    assert listed == []
