@@ -51,7 +51,8 @@ async def _measure(sb: SandboxProcess, runs: int, workdir: Path) -> dict[str, An
             cpu, started = time.process_time(), time.perf_counter()
             fetched_cpu = fetched_wall = 0.0
             async for update in graph.astream({"incident": sb.incident_id}, config,
-                                              context=context, stream_mode="updates"):
+                                              context=context, stream_mode="updates",
+                                              durability="exit"):  # as the CLI runs it
                 if "fetch_log_entries" in update:  # the request chain ends here
                     fetched_cpu = time.process_time() - cpu
                     fetched_wall = time.perf_counter() - started

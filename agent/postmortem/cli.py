@@ -80,8 +80,10 @@ async def make_postmortem(graph: Any, pd: PagerDutyClient, settings: Settings, i
     step = "fetch_incident"
     ticker = asyncio.create_task(tick())
     try:
+        # Reads up to the note's approval: one checkpoint when the run stops (done, or paused
+        # for the note) rather than one per step; a crashed run simply runs again.
         async for update in graph.astream({"incident": incident}, config, context=context,
-                                          stream_mode="updates"):
+                                          stream_mode="updates", durability="exit"):
             for node, changes in update.items():
                 state.update(changes or {})
                 names = list(STEPS)
