@@ -13,6 +13,7 @@ walk that finds the contradictory ones).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -202,17 +203,15 @@ def build_timeline(incident_id: str, entries: Iterable[LogEntry | dict[str, Any]
 def _out_of_order(entries: list[LogEntry]) -> list[LogEntry]:
     """Entries that break the input's own direction (ascending, or PagerDuty's newest first)."""
     keys = [(e.created_at, e.id) for e in entries]
-    pairs = list(zip(keys, keys[1:], strict=False))
-    ascending = sum(a < b for a, b in pairs) >= sum(a > b for a, b in pairs)
-    walk = entries if ascending else entries[::-1]
+    ascending = sum(map(operator.lt, keys, keys[1:])) >= sum(map(operator.gt, keys, keys[1:]))
+    order = range(len(keys)) if ascending else range(len(keys) - 1, -1, -1)
     misplaced: list[LogEntry] = []
     latest = None
-    for entry in walk:
-        key = (entry.created_at, entry.id)
-        if latest is not None and key < latest:
-            misplaced.append(entry)
+    for i in order:
+        if latest is not None and keys[i] < latest:
+            misplaced.append(entries[i])
         else:
-            latest = key
+            latest = keys[i]
     return misplaced
 
 
