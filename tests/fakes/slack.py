@@ -570,7 +570,7 @@ class FakeSlack:
         signature = SignatureVerifier(secret or self.signing_secret or "").generate_signature(
             timestamp=ts, body=body)
         return body, {"content-type": "application/x-www-form-urlencoded",
-                      "x-slack-request-timestamp": ts, "x-slack-signature": signature}
+                      "x-slack-request-timestamp": ts, "x-slack-signature": signature or ""}
 
     async def send(self, payload: dict[str, Any], *, to: httpx.AsyncClient | None = None,
                    **options: Any) -> httpx.Response:
@@ -639,10 +639,13 @@ class FakeSlack:
             payload.update(block_id=block.get("block_id", ""), channel={"id": msg.channel},
                            container={"type": "message", "message_ts": msg.ts, "channel_id": msg.channel},
                            message=_msg_json(msg))
-        response = await self.send(payload)
-        if response.status_code != 200:
-            raise SlackError("options_load_failed", [f"HTTP {response.status_code}"])
-        offered = check_options(response.json())
+        if self.via_socket:
+            offered = check_options((await self.send_over_socket(payload)).get("payload"))
+        else:
+            response = await self.send(payload)
+            if response.status_code != 200:
+                raise SlackError("options_load_failed", [f"HTTP {response.status_code}"])
+            offered = check_options(response.json())
         with self.state.lock:
             self.searched[(user, action_id)] = offered
         return offered

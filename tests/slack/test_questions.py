@@ -23,8 +23,11 @@ def _offered(fake, action_id: str = "hitl_choose") -> list[str]:
 
 def _candidates_block(fake) -> str:
     [msg] = fake.state.messages
-    return next(b["text"]["text"] for b in msg.blocks if b["type"] == "section"
-                and b["text"]["text"].startswith("*Candidates*"))
+    return next(
+        b["text"]["text"]
+        for b in msg.blocks
+        if b["type"] == "section" and b["text"]["text"].startswith("*Candidates*")
+    )
 
 
 async def _choose_then_approve(fake, app, chosen: str) -> str:
@@ -58,7 +61,9 @@ async def test_which_person(settings, fake_slack, sandbox):
     [o] = sandbox.state.overrides("PSINFR1", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
     assert o["user"]["id"] == "PUCO003"
     assert datetime.fromisoformat(o["end"]) - datetime.fromisoformat(o["start"]) == (
-        datetime.fromisoformat("2026-11-20T20:00:00+00:00") - datetime.fromisoformat("2026-11-20T12:00:00+00:00"))
+        datetime.fromisoformat("2026-11-20T20:00:00+00:00")
+        - datetime.fromisoformat("2026-11-20T12:00:00+00:00")
+    )
     assert "Approved" in shown(fake_slack) and "Marco Bianchi (PUCO003)" in shown(fake_slack)
 
 
@@ -131,3 +136,26 @@ async def test_a_question_dropped_from_slack_writes_nothing(settings, fake_slack
     text = shown(fake_slack)
     assert "Rejected" in text and "duplicate of the page from Grafana" in text
     assert any("not allowed" in e.text for e in fake_slack.state.ephemerals_for(MALLORY))
+
+
+async def test_a_searchable_menu_answers_over_socket_mode(settings, fake_slack, sandbox):
+    from pydantic import SecretStr
+
+    from agent.server import create_app
+
+    fake_slack.state.app_token = "xapp-PLANTED-7777"
+    settings = settings.model_copy(
+        update={"slack_socket_mode": True, "slack_app_token": SecretStr("xapp-PLANTED-7777")}
+    )
+    for i in range(30):
+        sandbox.state.add_service(f"Batch worker {i:02d}")
+    await pause(settings, "Customers report errors, sev1", sandbox)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        fake_slack.deliver_via_socket()
+        found = await fake_slack.search("hitl_choose", "public api", user=ALICE)
+        assert [o["value"].rpartition("|")[2] for o in found] == ["PAPI001"]
+        await fake_slack.choose("hitl_choose", found[0]["value"], user=ALICE)
+        await app.state.slack.drain()
+        assert fake_slack.find_element("hitl_approve")  # the same message now asks to approve
+    assert "Approve a page on Public API (PAPI001)" in shown(fake_slack)
