@@ -217,3 +217,26 @@ async def _final_fields(settings: Any, thread_id: str) -> dict[str, Any]:
     finally:
         store.close()
     return row["proposal"]["fields"]
+
+
+async def test_an_edit_form_searches_a_long_list_of_people(settings, fake_slack: FakeSlack, sandbox):
+    """More than 100 users: the form's person menu is searchable, served from the catalog as you type."""
+    for i in range(110):
+        sandbox.state.add_user(f"Contractor {i:03d}", f"contractor{i:03d}@contoso.example")
+    incident = open_incident(sandbox)
+    outcome = await pause(settings, f"reassign #{incident['incident_number']} to Elena", sandbox)
+    assert outcome.values["proposal"]["fields"]["assignee_id"] == "PUCO002"
+    async with running_server(settings, fake_slack, sandbox) as app:
+        await fake_slack.click("hitl_edit", user=ALICE)
+        await settle(app)
+        view = fake_slack.open_view_for(ALICE).view
+        menu = next(b["element"] for b in view["blocks"] if b.get("block_id") == "field_assignee_id")
+        assert menu["type"] == "external_select" and menu["initial_option"]["value"] == "PUCO002"
+        found = await fake_slack.search("hitl_pick", "marco", user=ALICE)
+        assert [o["value"] for o in found] == ["PUCO003"]
+        assert len(await fake_slack.search("hitl_pick", "contractor", user=ALICE)) == 100  # Slack's cap
+        await fake_slack.search("hitl_pick", "marco", user=ALICE)
+        await fake_slack.submit_view(ALICE, {"field_assignee_id": "PUCO003"})
+        await settle(app)
+    assert [a["assignee"]["id"] for a in sandbox.state.get_incident(incident["id"])["assignments"]] == ["PUCO003"]
+    assert "→ *Marco Bianchi (PUCO003)*" in shown(fake_slack)
