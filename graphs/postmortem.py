@@ -11,6 +11,7 @@ every write) and only `post_note` sends it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 from typing import Any, Literal
@@ -23,8 +24,9 @@ from agent.actions import ActionError, Proposal, build_proposal, rebuild_proposa
 from agent.approvals.ask import review
 from agent.pagerduty.catalog import Catalog
 from agent.pagerduty.client import PagerDutyClient
-from agent.pagerduty.errors import NotFound
+from agent.pagerduty.errors import NotFound, PagerDutyError, plain
 from agent.pagerduty.models import Incident
+from agent.pagerduty.writes import with_ref
 from agent.postmortem import narrate as narration
 from agent.postmortem.context import Context
 from agent.postmortem.held import HELD, Held, LogRef
@@ -145,10 +147,19 @@ async def approve_note(state: State, runtime: Runtime[Context]) -> Command[Liter
 
 
 async def post_note(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Post the approved note once: it carries a reference derived from the thread,
+    and a re-run (a retry, a resume after a crash) looks for it before sending."""
+    from langgraph.config import get_config
+
     pd = await _client(runtime)
-    call = Proposal.model_validate(state.proposed_note).call
-    body = await pd.request(call.method, call.path, json=call.body)
-    return {"note_result": {"status": "posted", "note": body.get("note", {})}}
+    thread = str(get_config()["configurable"].get("thread_id", "no-thread"))
+    call = with_ref(Proposal.model_validate(state.proposed_note).call,
+                    hashlib.sha256(f"{thread}:postmortem-note".encode()).hexdigest()[:10])
+    try:
+        written = await pd.write(call, look_first=True)
+    except PagerDutyError as exc:
+        return {"note_result": {"status": "failed", "error": plain(exc)}}
+    return {"note_result": {"status": "posted", "note": written.body.get("note", {})}}
 
 
 def _after_publish(state: State) -> str:
