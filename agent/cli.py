@@ -90,9 +90,7 @@ def _run(coro: Awaitable[T]) -> T:
 async def _runner(settings: Settings, *, progress: bool = False) -> AsyncIterator[Runner]:
     from graphs.incident_response import build_graph
 
-    async with open_services(settings) as services, open_checkpointer(
-        settings.incident_agent_checkpoint
-    ) as saver:
+    async with open_services(settings) as services, open_checkpointer(settings) as saver:
         status = err.status("Starting…") if progress and err.is_terminal else None
 
         def on_step(node: str) -> None:
@@ -339,9 +337,9 @@ def approvals(as_json: JsonOpt = False) -> None:
     settings = get_settings()
 
     async def go() -> list[Any]:
-        from agent.approvals.store import ApprovalStore
+        from agent.approvals.store import open_approval_store
 
-        store = ApprovalStore(settings.incident_agent_checkpoint)
+        store = open_approval_store(settings)
         try:
             return await store.pending()
         finally:
@@ -369,9 +367,9 @@ def audit(
     as_json: JsonOpt = False,
 ) -> None:
     """Every decision: who, when, what was shown, and what happened."""
-    from agent.approvals.store import ApprovalStore
+    from agent.approvals.store import open_approval_store
 
-    store = ApprovalStore(get_settings().incident_agent_checkpoint)
+    store = open_approval_store(get_settings())
     try:
         rows = _run(store.audit_log(thread))
     finally:
@@ -510,9 +508,10 @@ def main() -> None:
         err.print("interrupted; anything paused stays paused (`incident-agent approvals`)")
         sys.exit(130)
     except Exception as exc:
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+        usage_code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "show") and isinstance(usage_code, int):
             exc.show()  # usage errors: Typer's own message (it vendors click's exceptions)
-            sys.exit(exc.exit_code)
+            sys.exit(usage_code)
         if debug:
             raise
         code, message = _classify(exc)

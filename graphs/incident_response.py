@@ -15,8 +15,6 @@ it once and is safe to re-run.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
@@ -24,13 +22,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agent.actions import ActionError, Proposal, build_proposal, rebuild_proposal
+from agent.actions.execute import NotSent, decision_key, key_ref, summarize_result, write_once
 from agent.approvals import RETRY_ACTION, build_request
 from agent.approvals.ask import ask, recorded, review
 from agent.pagerduty.catalog import Catalog
-from agent.pagerduty.client import Written
 from agent.pagerduty.errors import NotFound, PagerDutyError, plain
 from agent.pagerduty.models import Incident, User
-from agent.pagerduty.writes import ApiCall, find_landed, with_ref
+from agent.pagerduty.writes import ApiCall, with_ref
 from agent.respond.describe import render_report, same_problem
 from agent.respond.roster import (
     incident_row,
@@ -53,7 +51,7 @@ from agent.roster import (
     resolve_schedule,
     schedule_members,
 )
-from agent.runtime import Context, SenderError, Services, services_for, surface_of
+from agent.runtime import Context, SenderError, services_for, surface_of
 from agent.triage import Intent, TriageInputError
 from agent.triage import triage as read_request
 
@@ -612,7 +610,7 @@ async def approve(state: State, runtime: Runtime[Context]) -> Command[Literal["e
     if decision.type == "reject":
         await svc.store.audit(
             thread_id=_thread_id(runtime),
-            interrupt_id=_decision_key(state.proposal, record),
+            interrupt_id=decision_key(state.proposal, record),
             approver=record["approver"],
             decision="reject",
             proposal=state.proposal or {},
@@ -644,7 +642,7 @@ async def execute(state: State, runtime: Runtime[Context]) -> Command[Literal["r
     proposal = Proposal.model_validate(state.proposal)
     approver = (state.decision or {}).get("approver", {})
     thread = _thread_id(runtime)
-    key = f"{thread}:{_decision_key(state.proposal, state.decision)}"
+    key = f"{thread}:{decision_key(state.proposal, state.decision)}"
     look_only = isinstance(runtime.context, Context) and runtime.context.look_only
     result = dict(state.result or {})
     error: str | None = None
@@ -656,12 +654,12 @@ async def execute(state: State, runtime: Runtime[Context]) -> Command[Literal["r
             acting = None  # PagerDuty's own answer (400, From required) names the problem
         from_ = acting.email if acting else None
         call = with_ref(proposal.call, key_ref(key, "write"))
-        written = await _write_once(svc, key, thread, "write", call, from_, look_only=look_only)
-        result = {**_summarize_result(proposal.action, written), "found_earlier": written.found_earlier}
+        written = await write_once(svc, key, thread, "write", call, from_, look_only=look_only)
+        result = {**summarize_result(proposal.action, written), "found_earlier": written.found_earlier}
         if proposal.action == "create_incident" and result.get("id"):
             what = "the follow-up note"
             note = with_ref(_opened_note(result["id"], approver, surface_of(runtime)), key_ref(key, "note"))
-            await _write_once(svc, key, thread, "note", note, from_, look_only=look_only)
+            await write_once(svc, key, thread, "note", note, from_, look_only=look_only)
             result["note"] = "added"
     except PagerDutyError as exc:
         error = f"{what} failed: {plain(exc)}"
@@ -669,7 +667,7 @@ async def execute(state: State, runtime: Runtime[Context]) -> Command[Literal["r
         error = f"{what} was not written: {exc}"
     await svc.store.audit(
         thread_id=thread,
-        interrupt_id=_decision_key(state.proposal, state.decision),
+        interrupt_id=decision_key(state.proposal, state.decision),
         approver=approver,
         decision=(state.decision or {}).get("type", "approve"),
         proposal=state.proposal or {},
@@ -679,36 +677,6 @@ async def execute(state: State, runtime: Runtime[Context]) -> Command[Literal["r
     if error:
         return Command(goto="await_retry", update={"result": result, "status": "failed", "error": error})
     return Command(goto="report", update={"result": result, "status": "done", "error": None})
-
-
-class NotSent(Exception):
-    """Closing without writing: this step had not landed, and is not sent now."""
-
-
-async def _write_once(svc: Services, key: str, thread: str, step: str, call: ApiCall,
-                      from_: str | None, *, look_only: bool = False) -> Written:
-    step_key = f"{key}:{step}"
-    if look_only:
-        prior = await svc.store.write_record(step_key)
-        if prior is not None and prior.status == "landed":
-            return Written(prior.result, found_earlier=True)
-        found = await find_landed(svc.pd, call) if prior is not None else None
-        if found is None:
-            raise NotSent("it had not reached PagerDuty when the process applying it stopped")
-        await svc.store.finish_write(step_key, thread_id=thread, step=step, landed=True,
-                                     result=found, found_earlier=True)
-        return Written(found, found_earlier=True)
-    prior = await svc.store.begin_write(step_key, thread_id=thread, step=step, call=call.model_dump())
-    if prior is not None and prior.status == "landed":
-        return Written(prior.result, found_earlier=True)
-    try:
-        written = await svc.pd.write(call, from_=from_, look_first=prior is not None)
-    except PagerDutyError as exc:
-        await svc.store.finish_write(step_key, thread_id=thread, step=step, landed=False, error=plain(exc))
-        raise
-    await svc.store.finish_write(step_key, thread_id=thread, step=step, landed=True,
-                                 result=written.body, found_earlier=written.found_earlier)
-    return written
 
 
 def _opened_note(incident_id: str, approver: dict[str, Any], surface: str) -> ApiCall:
@@ -739,7 +707,7 @@ async def await_retry(state: State, runtime: Runtime[Context]) -> Command[Litera
         record = decision.model_dump(mode="json")
         await svc.store.audit(
             thread_id=_thread_id(runtime),
-            interrupt_id=_decision_key(state.proposal, record),
+            interrupt_id=decision_key(state.proposal, record),
             approver=record["approver"],
             decision="reject",
             proposal=state.proposal or {},
@@ -758,30 +726,6 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     thread = _thread_id(runtime)
     await svc.store.record_finish(thread, graph=GRAPH, prompt=state.prompt, status=status)
     return {"status": status, "report": render_report(state, status, thread)}
-
-
-def key_ref(key: str, step: str) -> str:
-    """The short reference a note carries, so a repeat can find it in PagerDuty."""
-    return hashlib.sha256(f"{key}:{step}".encode()).hexdigest()[:10]
-
-
-def _decision_key(proposal: Any, decision: Any) -> str:
-    blob = json.dumps([proposal, decision], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _summarize_result(action: str, written: Written) -> dict[str, Any]:
-    """The answer's main object, whatever its wrapper: `{"incident": …}`, or the
-    list of `{"status", "override"}` that POST /schedules/{id}/overrides returns."""
-    data = written.body
-    if isinstance(data, list):
-        item = data[0] if data else {}
-        obj = item.get("override", item) if isinstance(item, dict) else {}
-    else:
-        obj = next(iter(data.values()), {}) if data else {}
-    keys = ("id", "incident_number", "title", "status", "urgency", "html_url", "content", "start",
-            "end", "message")
-    return {"action": action, **{k: obj[k] for k in keys if isinstance(obj, dict) and k in obj}}
 
 
 def build_graph() -> StateGraph:

@@ -1,0 +1,81 @@
+"""Running an approved write exactly once: record it, look before repeating, record the outcome.
+
+Every write a human approved goes through `write_once`: the step is recorded
+in the store before it is sent (same database as the checkpoints), and a
+repeat of the same step (a retry, a resume after a crash, LangGraph's server
+resuming with `ainvoke(None)`) first looks in PagerDuty for the earlier
+landing (`PagerDutyClient.write`, `agent/pagerduty/writes.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from agent.pagerduty.client import Written
+from agent.pagerduty.errors import PagerDutyError, plain
+from agent.pagerduty.writes import ApiCall, find_landed
+
+if TYPE_CHECKING:
+    from agent.runtime import Services
+
+__all__ = ["NotSent", "decision_key", "key_ref", "summarize_result", "write_once"]
+
+
+class NotSent(Exception):
+    """Closing without writing: this step had not landed, and is not sent now."""
+
+
+async def write_once(svc: Services, key: str, thread: str, step: str, call: ApiCall,
+                     from_: str | None, *, look_only: bool = False) -> Written:
+    """Send one step of an approved write so that it lands at most once.
+
+    `look_only` (closing a write that stopped midway): report what landed, send nothing.
+    """
+    step_key = f"{key}:{step}"
+    if look_only:
+        prior = await svc.store.write_record(step_key)
+        if prior is not None and prior.status == "landed":
+            return Written(prior.result, found_earlier=True)
+        found = await find_landed(svc.pd, call) if prior is not None else None
+        if found is None:
+            raise NotSent("it had not reached PagerDuty when the process applying it stopped")
+        await svc.store.finish_write(step_key, thread_id=thread, step=step, landed=True,
+                                     result=found, found_earlier=True)
+        return Written(found, found_earlier=True)
+    prior = await svc.store.begin_write(step_key, thread_id=thread, step=step, call=call.model_dump())
+    if prior is not None and prior.status == "landed":
+        return Written(prior.result, found_earlier=True)
+    try:
+        written = await svc.pd.write(call, from_=from_, look_first=prior is not None)
+    except PagerDutyError as exc:
+        await svc.store.finish_write(step_key, thread_id=thread, step=step, landed=False, error=plain(exc))
+        raise
+    await svc.store.finish_write(step_key, thread_id=thread, step=step, landed=True,
+                                 result=written.body, found_earlier=written.found_earlier)
+    return written
+
+
+def key_ref(key: str, step: str) -> str:
+    """The short reference a note carries, so a repeat can find it in PagerDuty."""
+    return hashlib.sha256(f"{key}:{step}".encode()).hexdigest()[:10]
+
+
+def decision_key(proposal: Any, decision: Any) -> str:
+    blob = json.dumps([proposal, decision], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def summarize_result(action: str, written: Written) -> dict[str, Any]:
+    """The answer's main object, whatever its wrapper: `{"incident": …}`, or the
+    list of `{"status", "override"}` that POST /schedules/{id}/overrides returns."""
+    data = written.body
+    if isinstance(data, list):
+        item = data[0] if data else {}
+        obj = item.get("override", item) if isinstance(item, dict) else {}
+    else:
+        obj = next(iter(data.values()), {}) if data else {}
+    keys = ("id", "incident_number", "title", "status", "urgency", "html_url", "content", "start",
+            "end", "message")
+    return {"action": action, **{k: obj[k] for k in keys if isinstance(obj, dict) and k in obj}}
