@@ -86,9 +86,12 @@ class Events:
         log.info("webhook post-mortem of %s done", incident_id)
 
 
-def _webhook_routes(settings: Settings, events: Events) -> tuple[list[Route], Any]:
-    """The PagerDuty webhook route, when `agent.webhooks` is installed."""
+def _webhook_routes(settings: Settings, events: Events, *, unverifiable: bool) -> tuple[list[Route], Any]:
+    """The PagerDuty webhook route, when `agent.webhooks` is installed (and, unless
+    `unverifiable`, only with a secret to verify deliveries by)."""
     if importlib.util.find_spec("agent.webhooks") is None:
+        return [], None
+    if not unverifiable and not settings.pagerduty_webhook_secrets:
         return [], None
     from agent.webhooks import WebhookReceiver
 
@@ -96,10 +99,11 @@ def _webhook_routes(settings: Settings, events: Events) -> tuple[list[Route], An
     return receiver.routes(), receiver
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The server; nothing opens until the lifespan starts."""
+def create_app(settings: Settings, *, unverifiable_endpoints: bool = True) -> Starlette:
+    """The server; nothing opens until the lifespan starts. `serve` passes
+    `unverifiable_endpoints=False`: no webhook route without a secret to check it by."""
     events = Events(settings)
-    webhook_routes, receiver = _webhook_routes(settings, events)
+    webhook_routes, receiver = _webhook_routes(settings, events, unverifiable=unverifiable_endpoints)
     from agent.intake import IntakeReceiver  # alerts from monitoring: /v2/enqueue, /intake/*
 
     intake = IntakeReceiver(settings, lambda: events.runner)
@@ -110,7 +114,7 @@ def create_app(settings: Settings) -> Starlette:
 
         async with AsyncExitStack() as stack:
             services = await stack.enter_async_context(open_services(settings))
-            saver = await stack.enter_async_context(open_checkpointer(settings.incident_agent_checkpoint))
+            saver = await stack.enter_async_context(open_checkpointer(settings))
             on_pause = None
             if slack_configured(settings) and settings.slack_channel:
                 from agent.slack.notify import announcer, web_client
@@ -188,8 +192,46 @@ async def _drain(approvals: Any) -> None:
         log.warning("shutting down with Slack answers still in flight")
 
 
+def refusals(settings: Settings) -> list[str]:
+    """Why `serve` must not start: an endpoint whose secret is missing, named by its setting.
+
+    An endpoint without its secret can only refuse every request (401/404), which
+    looks like a working server from the outside; better to say so at start.
+    """
+    problems: list[str] = []
+    socket_mode = settings.slack_socket_mode and settings.slack_app_token is not None
+    if settings.slack_bot_token is not None and settings.slack_signing_secret is None and not socket_mode:
+        problems.append("SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: /slack/events cannot "
+                        "verify Slack's requests (copy the Signing Secret from the Slack app's Basic "
+                        "Information page, or use Socket Mode: SLACK_SOCKET_MODE=true and SLACK_APP_TOKEN)")
+    if settings.slack_socket_mode and settings.slack_app_token is None:
+        problems.append("SLACK_SOCKET_MODE=true needs SLACK_APP_TOKEN (an xapp- app-level token "
+                        "with connections:write)")
+    if settings.slack_bot_token is None and (settings.slack_signing_secret or settings.slack_app_token):
+        problems.append("SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: "
+                        "approvals cannot be posted (the xoxb- Bot User OAuth Token)")
+    intake = any(getattr(settings, name, None) for name in
+                 ("intake_routing_keys", "intake_tokens", "intake_hmac_secrets"))
+    if not (settings.slack_bot_token or settings.pagerduty_webhook_secrets or intake or problems):
+        problems.append("nothing to serve: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (approvals in "
+                        "Slack) and/or PAGERDUTY_WEBHOOK_SECRETS (PagerDuty V3 webhooks); see "
+                        "docs/pagerduty.md and docs/slack.md")
+    return problems
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the server until interrupted (what `incident-agent serve` calls)."""
+    """Run the server until interrupted (what `incident-agent serve` calls); refuse to
+    start (exit 2) an endpoint whose secret is missing."""
+    import sys
+
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    problems = refusals(settings)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    if not settings.pagerduty_webhook_secrets:
+        log.warning("PAGERDUTY_WEBHOOK_SECRETS is not set: /webhooks/pagerduty is not served")
+    uvicorn.run(create_app(settings, unverifiable_endpoints=False), host=host, port=port,
+                log_level="info")
