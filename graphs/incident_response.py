@@ -51,7 +51,7 @@ from agent.roster import (
     resolve_schedule,
     schedule_members,
 )
-from agent.runtime import Context, SenderError, services_for, surface_of
+from agent.runtime import Context, SenderError, Services, services_for, surface_of
 from agent.triage import Intent, TriageInputError
 from agent.triage import triage as read_request
 
@@ -608,16 +608,7 @@ async def approve(state: State, runtime: Runtime[Context]) -> Command[Literal["e
         decision = review(proposal, state.feedback)
     record = decision.model_dump(mode="json")
     if decision.type == "reject":
-        await svc.store.audit(
-            thread_id=_thread_id(runtime),
-            interrupt_id=decision_key(state.proposal, record),
-            approver=record["approver"],
-            decision="reject",
-            proposal=state.proposal or {},
-            reasons=proposal.reasons,
-            result=None,
-            message=decision.message,
-        )
+        await _audit_reject(svc, runtime, state, record, result=None)
         return Command(goto="report", update={"status": "rejected", "decision": record})
     if decision.type == "edit":
         catalog = await svc.catalog.get()
@@ -705,18 +696,24 @@ async def await_retry(state: State, runtime: Runtime[Context]) -> Command[Litera
         decision = ask(request)
     if decision.type == "reject":
         record = decision.model_dump(mode="json")
-        await svc.store.audit(
-            thread_id=_thread_id(runtime),
-            interrupt_id=decision_key(state.proposal, record),
-            approver=record["approver"],
-            decision="reject",
-            proposal=state.proposal or {},
-            reasons=proposal.reasons,
-            result=state.result,
-            message=decision.message,
-        )
+        await _audit_reject(svc, runtime, state, record, result=state.result)
         return Command(goto="report", update={"status": "rejected", "closed_by": record})
     return Command(goto="execute", update={"status": "running"})
+
+
+async def _audit_reject(svc: Services, runtime: Runtime[Context], state: State,
+                        record: dict[str, Any], *, result: dict[str, Any] | None) -> None:
+    """A reject is audited with its reason, and what had landed before it (if anything)."""
+    await svc.store.audit(
+        thread_id=_thread_id(runtime),
+        interrupt_id=decision_key(state.proposal, record),
+        approver=record["approver"],
+        decision="reject",
+        proposal=state.proposal or {},
+        reasons=(state.proposal or {}).get("reasons", []),
+        result=result,
+        message=record.get("message"),
+    )
 
 
 async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
