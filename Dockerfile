@@ -1,0 +1,34 @@
+# incident-agent serve: Slack approvals and PagerDuty webhooks (docs/pagerduty.md).
+#   docker build -t incident-agent .
+#   docker run -p 8000:8000 --env-file /etc/incident-agent/env -v incident-agent:/var/lib/incident-agent incident-agent
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+# The runtime lock first, so a code change does not reinstall the dependencies.
+WORKDIR /src
+COPY requirements.lock ./
+RUN pip install -r requirements.lock
+
+# The package itself (prompts and the demo account are package data; agent/prompts links to prompts/).
+COPY pyproject.toml README.md ./
+COPY prompts ./prompts
+COPY graphs ./graphs
+COPY agent ./agent
+RUN pip install --no-deps . && cd / && rm -rf /src
+
+RUN useradd --system --home-dir /var/lib/incident-agent --create-home --shell /usr/sbin/nologin incident-agent
+USER incident-agent
+WORKDIR /var/lib/incident-agent
+# Paused approvals, audit and webhook events: one SQLite file, on the volume.
+ENV INCIDENT_AGENT_CHECKPOINT=/var/lib/incident-agent/incident-agent.sqlite
+VOLUME ["/var/lib/incident-agent"]
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+# `serve` exits 2, naming the setting, when an endpoint's secret is missing.
+CMD ["incident-agent", "serve", "--host", "0.0.0.0", "--port", "8000"]
