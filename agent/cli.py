@@ -18,20 +18,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from agent.approvals import Approver
-from agent.checkpoint import open_checkpointer
+from agent.approvals import Approver, RefusedAnswer
+from agent.approvals.store import AlreadyDecided, UnknownApproval
 from agent.config import Settings, get_settings
-from agent.runner import AlreadyDecided, Outcome, RefusedAnswer, Runner, UnknownApproval
-from agent.runtime import SenderError, Services, open_services
 from agent.triage import TriageInputError
 from agent.triage.text import validate_input as check_text
+
+if TYPE_CHECKING:  # the graph stack (LangGraph, LangChain) loads only for commands that run it
+    from agent.runner import Outcome, Runner
+    from agent.runtime import Services
 
 T = TypeVar("T")
 
@@ -88,6 +90,9 @@ def _run(coro: Awaitable[T]) -> T:
 
 @asynccontextmanager
 async def _runner(settings: Settings, *, progress: bool = False) -> AsyncIterator[Runner]:
+    from agent.checkpoint import open_checkpointer
+    from agent.runner import Runner
+    from agent.runtime import open_services
     from graphs.incident_response import build_graph
 
     async with open_services(settings) as services, open_checkpointer(settings) as saver:
@@ -237,6 +242,8 @@ def run(
 
     async def begin() -> Outcome:
         async with _runner(settings, progress=not as_json) as runner:
+            from agent.runtime import SenderError
+
             try:
                 await runner.services.acting_user()
             except SenderError as exc:
@@ -527,7 +534,7 @@ def _classify(exc: Exception) -> tuple[int, str]:
         return 1, plain(exc)
     if isinstance(exc, RefusedAnswer):
         return 2, f"answer refused, nothing changed: {exc}"
-    if isinstance(exc, SenderError | ValueError):
+    if isinstance(exc, ValueError):  # SenderError too: a setting to fix
         return 2, str(exc)
     if isinstance(exc, AlreadyDecided | UnknownApproval):
         return 4, str(exc)

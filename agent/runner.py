@@ -28,7 +28,14 @@ from langgraph.types import Command
 from pydantic import ValidationError
 
 from agent.actions import ACTIONS, ActionError, Proposal, rebuild_proposal
-from agent.approvals import Approver, PendingApproval, parse_answer, pause_kind
+from agent.approvals import (
+    Approver,
+    NothingToRetry,
+    PendingApproval,
+    RefusedAnswer,
+    parse_answer,
+    pause_kind,
+)
 from agent.approvals.store import LEASE_S, AlreadyDecided, Claim, UnknownApproval
 from agent.pagerduty.errors import PagerDutyError, plain
 from agent.runtime import Context, Services
@@ -38,14 +45,6 @@ log = logging.getLogger(__name__)
 __all__ = ["AlreadyDecided", "NothingToRetry", "Outcome", "RefusedAnswer", "Runner", "UnknownApproval"]
 
 APPROVE: dict[str, Any] = {"decisions": [{"type": "approve"}]}
-
-
-class RefusedAnswer(ValueError):
-    """An answer that does not fit the pending request; nothing was changed."""
-
-
-class NothingToRetry(UnknownApproval):
-    """The thread has no write that failed or stopped midway."""
 
 
 @dataclass

@@ -7,7 +7,16 @@ from agent.approvals.protocol import (
     build_request,
     parse_answer,
 )
-from agent.approvals.store import ApprovalStore, Claim, PendingApproval
+from agent.approvals.store import ApprovalStore, Claim, PendingApproval, UnknownApproval
+
+
+class RefusedAnswer(ValueError):
+    """An answer that does not fit the pending request; nothing was changed."""
+
+
+class NothingToRetry(UnknownApproval):
+    """The thread has no write that failed or stopped midway."""
+
 
 RETRY_ACTION = "retry_write"
 """The pause of an approved write that did not complete: approve retries it, reject closes it."""
@@ -25,6 +34,8 @@ def pause_kind(request: dict) -> str:
 __all__ = [
     "ASKS_FOR_INPUT",
     "RETRY_ACTION",
+    "NothingToRetry",
+    "RefusedAnswer",
     "pause_kind",
     "ApprovalAnswer",
     "ApprovalStore",

@@ -39,7 +39,6 @@ from rich.progress import (
 from agent.config import Settings, get_settings
 from agent.pagerduty.client import PagerDutyClient
 from agent.pagerduty.models import Incident
-from agent.postmortem.context import Context
 from agent.postmortem.schedule import ScheduleStore, default_path, parse_duration, parse_since
 
 OVERLAP = timedelta(minutes=5)
@@ -58,7 +57,7 @@ async def open_graph(settings: Settings) -> AsyncIterator[Any]:
     from agent.checkpoint import open_checkpointer
     from graphs.postmortem import build_graph
 
-    async with open_checkpointer(settings.incident_agent_checkpoint) as saver:
+    async with open_checkpointer(settings) as saver:
         yield build_graph().compile(checkpointer=saver)
 
 
@@ -66,6 +65,8 @@ async def make_postmortem(graph: Any, pd: PagerDutyClient, settings: Settings, i
                           progress: Progress | None = None) -> dict[str, Any]:
     """Run the graph for one incident; the final state (report, markdown, error)."""
     config = {"configurable": {"thread_id": f"postmortem-{incident}-{uuid.uuid4().hex[:12]}"}}
+    from agent.postmortem.context import Context  # LangChain loads only when a post-mortem runs
+
     context = Context(settings=settings, pd=pd)
     task = progress.add_task(f"#{incident.lstrip('#')}: starting", total=len(STEPS)) \
         if progress else None
