@@ -1,7 +1,9 @@
 """The checkpointer: where a paused graph waits, across restarts and processes.
 
 SQLite by default (one file, WAL, a busy timeout so two processes do not hit
-"database is locked", langgraph#8136); LangGraph's own saver, not ours.
+"database is locked", langgraph#8136); Postgres when
+INCIDENT_AGENT_DATABASE_URL is set, so every worker resumes any thread.
+LangGraph's own savers, not ours.
 """
 
 from __future__ import annotations
@@ -12,11 +14,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from agent.config import Settings
+
+SETUP_LOCK_KEY = 0x1A_6E_48
+"""Advisory lock around LangGraph's own migrations, so workers starting together run them once."""
 
 
 @asynccontextmanager
-async def open_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+async def open_checkpointer(where: Path | Settings) -> AsyncIterator[BaseCheckpointSaver]:
+    """The saver for `where`: a SQLite file, or the store the settings name."""
+    if not isinstance(where, Path):
+        if where.incident_agent_database_url is not None:
+            async with _postgres(where.incident_agent_database_url.get_secret_value()) as saver:
+                yield saver
+            return
+        where = where.incident_agent_checkpoint
+    async with _sqlite(where) as saver:
+        yield saver
+
+
+@asynccontextmanager
+async def _sqlite(path: Path) -> AsyncIterator[BaseCheckpointSaver]:
     # Imported here: the saver pulls in LangGraph's core (~0.3 s), which
     # `incident-agent --help` and `triage` never need.
     import aiosqlite
@@ -35,9 +55,42 @@ async def open_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
 
 
 @asynccontextmanager
-async def studio_checkpointer() -> AsyncIterator[AsyncSqliteSaver]:
-    """For `langgraph.json`'s `checkpointer.path`: the same file the CLI uses."""
+async def _postgres(url: str) -> AsyncIterator[BaseCheckpointSaver]:
+    """A pool that checks each connection before lending it: a server-side idle
+    timeout or a Postgres restart costs a reconnect, not a failed resume."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    pool: AsyncConnectionPool = AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=10,
+        check=AsyncConnectionPool.check_connection,
+        # What AsyncPostgresSaver.from_conn_string sets: it commits itself and reads dicts.
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row,
+                "connect_timeout": 10},
+        name="incident-agent-checkpoints",
+        open=False,
+    )
+    await pool.open(wait=True, timeout=30.0)
+    try:
+        saver = AsyncPostgresSaver(pool)
+        async with pool.connection() as lock:
+            await lock.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+            try:
+                await saver.setup()
+            finally:
+                await lock.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+        yield saver
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def studio_checkpointer() -> AsyncIterator[BaseCheckpointSaver]:
+    """For `langgraph.json`'s `checkpointer.path`: the store the CLI uses."""
     from agent.config import get_settings
 
-    async with open_checkpointer(get_settings().incident_agent_checkpoint) as saver:
+    async with open_checkpointer(get_settings()) as saver:
         yield saver

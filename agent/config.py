@@ -60,6 +60,14 @@ class Settings(BaseSettings):
         default_factory=default_checkpoint,
         description="SQLite file for paused threads, approvals and audit; unset = user state dir.",
     )
+    incident_agent_database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://… : checkpoints, approvals and audit shared by every worker "
+        "(instead of the SQLite file).",
+    )
+    incident_agent_redis_url: SecretStr | None = Field(
+        default=None, description="redis://… : one PagerDuty request budget for every worker."
+    )
 
     # People and time
     default_time_zone: str = "UTC"

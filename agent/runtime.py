@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from agent.approvals.store import ApprovalStore
+from agent.approvals.store import ApprovalStore, open_approval_store
 from agent.config import Settings, get_settings
 from agent.pagerduty.catalog import CatalogCache, account_key
 from agent.pagerduty.client import PagerDutyClient
@@ -51,7 +51,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     async with connect(settings) as pd:
         # Opening SQLite touches the disk: keep it off the event loop (Studio's server
         # refuses blocking calls, and so should every async server).
-        store = await asyncio.to_thread(ApprovalStore, settings.incident_agent_checkpoint)
+        store = await asyncio.to_thread(open_approval_store, settings)
         try:
             yield Services(
                 settings=settings,

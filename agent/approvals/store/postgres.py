@@ -1,0 +1,348 @@
+"""The approvals store in Postgres: the same interface and semantics as the SQLite one,
+for several workers on several hosts.
+
+The claim's compare-and-set is a `SELECT … FOR UPDATE` and an `UPDATE` in one
+transaction (the row lock is what `BEGIN IMMEDIATE` is to SQLite), so two
+workers answering one interrupt cannot both win; write records are upserts
+(`INSERT … ON CONFLICT`). Rows keep SQLite's shape (JSON as text, times as
+epoch seconds) so both stores read them with the same code (`_pending`).
+
+A blocking psycopg pool run in worker threads, like the SQLite store: the
+interface (a plain constructor and `close()`) stays the same. The pool checks
+a connection before lending it, so a server-side idle timeout or a Postgres
+restart costs a reconnect, not an error. Schema by Alembic (`migrations/`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from agent.approvals.store.sqlite import (
+    _ROW,
+    HOST,
+    LEASE_S,
+    AlreadyDecided,
+    ApprovalStore,
+    Claim,
+    PendingApproval,
+    UnknownApproval,
+    WriteRecord,
+    _pending,
+    _stranded,
+)
+
+T = TypeVar("T")
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the newest revision (idempotent; safe from many workers at once)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _record(r: Any) -> WriteRecord:
+    return WriteRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, r[4])
+
+
+class PostgresApprovalStore(ApprovalStore):
+    """Every method of `ApprovalStore`, on Postgres (tests check none is inherited)."""
+
+    def __init__(self, url: str, *, max_size: int = 8) -> None:  # noqa: D107 - no super(): no file
+        migrate(url)
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            check=ConnectionPool.check_connection,
+            timeout=30.0,
+            kwargs={"connect_timeout": 10},
+            name="incident-agent-approvals",
+            open=False,
+        )
+        self._pool.open(wait=True, timeout=30.0)
+
+    async def _pg(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        def op() -> T:
+            with self._pool.connection() as c:  # one transaction: commit on exit, rollback on error
+                return fn(c)
+
+        return await asyncio.to_thread(op)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    async def record_pause(
+        self,
+        thread_id: str,
+        *,
+        graph: str,
+        interrupt_id: str,
+        kind: str,
+        prompt: str,
+        request: dict[str, Any],
+        error: str | None = None,
+    ) -> None:
+        now = time.time()
+        await self._pg(lambda c: c.execute(
+            """INSERT INTO approvals (thread_id, graph, interrupt_id, kind, prompt, request,
+                                      status, error, created_at, updated_at)
+               VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s)
+               ON CONFLICT (thread_id) DO UPDATE SET interrupt_id=excluded.interrupt_id,
+                 kind=excluded.kind, request=excluded.request, status='pending',
+                 error=excluded.error, claimed_by=NULL, claimed_at=NULL, holder_host=NULL,
+                 holder_pid=NULL, lease_until=NULL, answer=NULL,
+                 updated_at=excluded.updated_at""",
+            (thread_id, graph, interrupt_id, kind, prompt, json.dumps(request), error, now, now),
+        ))
+
+    async def record_finish(self, thread_id: str, *, graph: str, prompt: str, status: str) -> None:
+        now = time.time()
+        await self._pg(lambda c: c.execute(
+            """INSERT INTO approvals (thread_id, graph, prompt, status, created_at, updated_at)
+               VALUES (%s, %s, %s, %s, %s, %s)
+               ON CONFLICT (thread_id) DO UPDATE SET status=excluded.status,
+                 interrupt_id=NULL, claimed_by=NULL, claimed_at=NULL, holder_host=NULL,
+                 holder_pid=NULL, lease_until=NULL, answer=NULL, error=NULL,
+                 updated_at=excluded.updated_at""",
+            (thread_id, graph, prompt, status, now, now),
+        ))
+
+    async def pending(self) -> list[PendingApproval]:
+        def op(c: psycopg.Connection[Any]) -> list[PendingApproval]:
+            rows = c.execute(
+                f"""SELECT {_ROW} FROM approvals WHERE status IN ('pending', 'claimed')
+                    ORDER BY created_at"""
+            ).fetchall()
+            now = time.time()
+            return [_pending(r, now) for r in rows]
+
+        return await self._pg(op)
+
+    async def get(self, thread_id: str) -> tuple[str, PendingApproval | None]:
+        def op(c: psycopg.Connection[Any]) -> tuple[str, PendingApproval | None]:
+            r = c.execute(f"SELECT {_ROW} FROM approvals WHERE thread_id = %s", (thread_id,)).fetchone()
+            if r is None:
+                raise UnknownApproval(f"no thread {thread_id!r}")
+            if r[7] not in ("pending", "claimed"):
+                return r[7], None
+            return r[7], _pending(r, time.time())
+
+        return await self._pg(op)
+
+    async def claim(
+        self,
+        thread_id: str,
+        interrupt_id: str,
+        by: str,
+        answer: dict[str, Any] | None = None,
+        *,
+        take_over: bool = False,
+    ) -> Claim:
+        """Compare-and-set under a row lock: the first transaction to lock the row decides;
+        a concurrent one waits, then sees 'claimed' and loses."""
+        now = time.time()
+
+        def op(c: psycopg.Connection[Any]) -> int:
+            r = c.execute(
+                f"SELECT {_ROW} FROM approvals WHERE thread_id=%s AND interrupt_id=%s FOR UPDATE",
+                (thread_id, interrupt_id),
+            ).fetchone()
+            if r is None:
+                return -1
+            free = r[7] == "pending" and not take_over
+            stranded = r[7] == "claimed" and _stranded(r[9], r[10], r[11], now)
+            if not (free or (take_over and stranded)):
+                return 0
+            c.execute(
+                """UPDATE approvals SET status='claimed', claimed_by=%s, claimed_at=%s,
+                     holder_host=%s, holder_pid=%s, lease_until=%s, error=NULL,
+                     answer=COALESCE(%s, answer), updated_at=%s
+                   WHERE thread_id=%s AND interrupt_id=%s""",
+                (by, now, HOST, os.getpid(), now + LEASE_S,
+                 json.dumps(answer) if answer is not None else None, now,
+                 thread_id, interrupt_id),
+            )
+            return 1
+
+        won = await self._pg(op)
+        if won == -1:
+            raise UnknownApproval(f"thread {thread_id!r} is not waiting on interrupt {interrupt_id!r}")
+        if won == 0:
+            raise AlreadyDecided(f"thread {thread_id!r} was already answered")
+        return Claim(thread_id, interrupt_id, by)
+
+    async def renew(self, claim: Claim) -> None:
+        await self._pg(lambda c: c.execute(
+            """UPDATE approvals SET lease_until=%s WHERE thread_id=%s AND interrupt_id=%s
+                 AND status='claimed' AND holder_host=%s AND holder_pid=%s""",
+            (time.time() + LEASE_S, claim.thread_id, claim.interrupt_id, HOST, os.getpid()),
+        ))
+
+    async def release(self, claim: Claim, *, error: str | None = None) -> None:
+        def op(c: psycopg.Connection[Any]) -> None:
+            if error is None:
+                c.execute(
+                    """UPDATE approvals SET status='pending', claimed_by=NULL, claimed_at=NULL,
+                         holder_host=NULL, holder_pid=NULL, lease_until=NULL, answer=NULL
+                       WHERE thread_id=%s AND interrupt_id=%s AND status='claimed'
+                         AND claimed_by=%s""",
+                    (claim.thread_id, claim.interrupt_id, claim.by),
+                )
+            else:  # keep the answer; a lease in the past makes it stranded at once
+                c.execute(
+                    """UPDATE approvals SET lease_until=0, holder_pid=NULL, error=%s
+                       WHERE thread_id=%s AND interrupt_id=%s AND status='claimed'""",
+                    (error, claim.thread_id, claim.interrupt_id),
+                )
+
+        await self._pg(op)
+
+    # ------------------------------------------------------------------ write records
+
+    async def begin_write(
+        self, key: str, *, thread_id: str, step: str, call: dict[str, Any]
+    ) -> WriteRecord | None:
+        now = time.time()
+
+        def op(c: psycopg.Connection[Any]) -> WriteRecord | None:
+            r = c.execute(
+                "SELECT key, status, attempts, result, error FROM write_records WHERE key=%s"
+                " FOR UPDATE",
+                (key,),
+            ).fetchone()
+            prior = _record(r) if r else None
+            if prior is not None and prior.status == "landed":
+                return prior
+            c.execute(
+                """INSERT INTO write_records (key, thread_id, step, call, status, attempts, updated_at)
+                   VALUES (%s, %s, %s, %s, 'sending', 1, %s)
+                   ON CONFLICT (key) DO UPDATE SET status='sending',
+                     attempts=write_records.attempts + 1, updated_at=excluded.updated_at""",
+                (key, thread_id, step, json.dumps(call), now),
+            )
+            return prior
+
+        return await self._pg(op)
+
+    async def write_record(self, key: str) -> WriteRecord | None:
+        def op(c: psycopg.Connection[Any]) -> WriteRecord | None:
+            r = c.execute(
+                "SELECT key, status, attempts, result, error FROM write_records WHERE key=%s", (key,)
+            ).fetchone()
+            return _record(r) if r else None
+
+        return await self._pg(op)
+
+    async def finish_write(
+        self,
+        key: str,
+        *,
+        thread_id: str,
+        step: str,
+        landed: bool,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        found_earlier: bool = False,
+    ) -> None:
+        now = time.time()
+        outcome = ("found landed" if found_earlier else "landed") if landed else "failed"
+
+        def op(c: psycopg.Connection[Any]) -> None:
+            c.execute(
+                "UPDATE write_records SET status=%s, result=%s, error=%s, updated_at=%s WHERE key=%s",
+                ("landed" if landed else "failed",
+                 json.dumps(result) if result is not None else None, error, now, key),
+            )
+            c.execute(
+                """INSERT INTO write_attempts (key, thread_id, step, at, outcome, detail)
+                   VALUES (%s, %s, %s, %s, %s, %s)""",
+                (key, thread_id, step, now, outcome, error),
+            )
+
+        await self._pg(op)
+
+    async def audit(
+        self,
+        *,
+        thread_id: str,
+        interrupt_id: str,
+        approver: dict[str, Any],
+        decision: str,
+        proposal: dict[str, Any],
+        reasons: list[str],
+        result: dict[str, Any] | None,
+        message: str | None = None,
+    ) -> None:
+        row = (
+            thread_id, interrupt_id, time.time(), json.dumps(approver), decision,
+            json.dumps(proposal), json.dumps(reasons),
+            json.dumps(result) if result is not None else None, message,
+        )
+        await self._pg(lambda c: c.execute(
+            """INSERT INTO audit (thread_id, interrupt_id, at, approver, decision, proposal,
+                                  reasons, result, message)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (thread_id, interrupt_id) DO UPDATE SET
+                 result=COALESCE(excluded.result, audit.result),
+                 message=COALESCE(excluded.message, audit.message)""",
+            row,
+        ))
+
+    async def audit_log(self, thread_id: str | None = None) -> list[dict[str, Any]]:
+        def op(c: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+            sql = """SELECT thread_id, interrupt_id, at, approver, decision, proposal, reasons,
+                            result, message FROM audit"""
+            args: tuple[Any, ...] = ()
+            if thread_id:
+                sql += " WHERE thread_id = %s"
+                args = (thread_id,)
+            rows = c.execute(sql + " ORDER BY id", args).fetchall()
+            tries: dict[str, list[dict[str, Any]]] = {}
+            for t in c.execute(
+                "SELECT thread_id, step, at, outcome, detail FROM write_attempts"
+                + (" WHERE thread_id = %s" if thread_id else "") + " ORDER BY id", args
+            ):
+                tries.setdefault(t[0], []).append(
+                    {"step": t[1], "at": t[2], "outcome": t[3], "error": t[4]})
+            return [
+                {
+                    "thread_id": r[0],
+                    "interrupt_id": r[1],
+                    "at": r[2],
+                    "approver": json.loads(r[3]),
+                    "decision": r[4],
+                    "proposal": json.loads(r[5]),
+                    "reasons": json.loads(r[6]),
+                    "result": json.loads(r[7]) if r[7] else None,
+                    "message": r[8],
+                    "attempts": tries.get(r[0], []) if r[4] != "reject" else [],
+                }
+                for r in rows
+            ]
+
+        return await self._pg(op)
