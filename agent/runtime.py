@@ -20,6 +20,8 @@ from agent.config import Settings, get_settings
 from agent.pagerduty.catalog import CatalogCache, account_key
 from agent.pagerduty.client import PagerDutyClient
 from agent.pagerduty.embedded import SANDBOX_TOKEN, connect, sandbox_persist_path
+from agent.pagerduty.errors import PagerDutyError
+from agent.pagerduty.models import User
 
 if TYPE_CHECKING:  # for annotations only: LangGraph is not needed to build Services
     from langgraph.runtime import Runtime
@@ -33,6 +35,41 @@ class Services:
     store: ApprovalStore
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """Now, for time words ("for the next 8 hours"); tests share the sandbox's clock."""
+    _me: User | None = field(default=None, repr=False)
+
+    async def acting_user(self, email: str | None = None, *, required: bool = True) -> User | None:
+        """The PagerDuty user a write acts as: the approver's own user when the account
+        knows their email, else PAGERDUTY_FROM, else the token's own user (a user-level
+        token). `required=False` returns None instead of raising when there is none
+        (Slack approvers may each map to their own user)."""
+        catalog = await self.catalog.get()
+        if email and (user := catalog.user_by_email(email)):
+            return user
+        sender = self.pd.default_from
+        if sender:
+            if user := catalog.user_by_email(sender):
+                return user
+            raise SenderError(
+                f"PAGERDUTY_FROM={sender!r} is not a user of this PagerDuty account; set it to "
+                "the email of one of its users (`incident-agent doctor` checks it)."
+            )
+        if self._me is None:
+            try:
+                body = await self.pd.request("GET", "/users/me")
+                self._me = User.model_validate(body["user"])
+            except (PagerDutyError, KeyError):
+                if not required:
+                    return None
+                raise SenderError(
+                    "PAGERDUTY_FROM is not set: with an account-level API key PagerDuty needs the "
+                    "email of the user a write acts as. Set PAGERDUTY_FROM=<email of a user of "
+                    "the account>."
+                ) from None
+        return self._me
+
+
+class SenderError(ValueError):
+    """No PagerDuty user for a write to act as: a setting to fix, named in the message."""
 
 
 @dataclass
@@ -44,6 +81,8 @@ class Context:
     surface: str = "studio"
     """Who asked: cli, slack, webhook or studio; shown in notes and the audit log."""
     extra: dict = field(default_factory=dict)
+    look_only: bool = False
+    """Closing a write that stopped midway: report what landed, send nothing."""
 
 
 @asynccontextmanager

@@ -4,13 +4,13 @@ Three layers, as in PagerDuty's own client:
 
 1. transport (`request`): headers, the rate limiter, the retry loop, typed errors;
 2. REST (`iter_all`, `list_all`): complete lists, see `pagination.py`;
-3. endpoints (`list_incidents`, `create_incident`, ...): bodies built from
-   reference objects, answers parsed into the models of `models.py`.
+3. endpoints (`list_incidents`, `oncalls`, ...): answers parsed into the
+   models of `models.py`; and `write`, the one way an approved write runs.
 
 Retries: 429 waits exactly `ratelimit-reset` seconds (backoff only if the
 header is missing); 5xx and network errors back off exponentially with full
-jitter, capped. A POST is retried after a 5xx or a lost answer only when it
-is idempotent (a create with an `incident_key`): PagerDuty may have done it.
+jitter, capped. A POST is never repeated blind: after a 5xx or a lost answer
+`write` first looks for it in PagerDuty (`writes.py`), since it may have landed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -45,7 +46,6 @@ from agent.pagerduty.models import (
     LogEntry,
     Note,
     OnCall,
-    Override,
     Priority,
     Reference,
     Schedule,
@@ -55,6 +55,7 @@ from agent.pagerduty.models import (
 )
 from agent.pagerduty.pagination import Paginator, TimeLike, format_time
 from agent.pagerduty.ratelimit import RequestLimiter, WindowLimiter
+from agent.pagerduty.writes import ApiCall, find_landed
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -115,6 +116,8 @@ class PagerDutyClient:
         # The budget PagerDuty enforces (a window); a shared limiter can be handed in.
         self.limiter: RequestLimiter = limiter or WindowLimiter(rate_per_minute)
         self.counter = RequestCounter()
+        self.rate_remaining: str | None = None
+        """The last `ratelimit-remaining` PagerDuty sent (for `doctor`)."""
         # A modest pool: the window admits hundreds at once, but httpcore's pool scans
         # every connection per request, so hundreds of sockets cost more than they bring.
         concurrency = page_concurrency or MAX_CONCURRENCY
@@ -252,6 +255,7 @@ class PagerDutyClient:
                 attempt += 1
                 continue
             status = response.status_code
+            self.rate_remaining = response.headers.get("ratelimit-remaining", self.rate_remaining)
             log.debug(
                 "%s %s -> %d in %.1f ms",
                 method,
@@ -433,15 +437,10 @@ class PagerDutyClient:
         title: str,
         *,
         urgency: str | None = None,
-        priority_id: str | None = None,
-        assignee_ids: Sequence[str] | None = None,
-        escalation_policy_id: str | None = None,
         incident_key: str | None = None,
-        body_details: str | dict[str, Any] | None = None,
         from_: str | None = None,
     ) -> Incident:
-        """Open an incident. With an `incident_key` the create is idempotent: a repeat
-        (a retry, a resumed graph) returns the open incident that has that key."""
+        """Open an incident; with an `incident_key`, a repeat returns the one that landed."""
         incident: dict[str, Any] = {
             "type": "incident",
             "title": title,
@@ -449,140 +448,60 @@ class PagerDutyClient:
         }
         if urgency is not None:
             incident["urgency"] = urgency
-        if priority_id is not None:
-            incident["priority"] = Reference.to("priority", priority_id)
-        if assignee_ids:
-            incident["assignments"] = [{"assignee": Reference.to("user", u)} for u in assignee_ids]
-        if escalation_policy_id is not None:
-            incident["escalation_policy"] = Reference.to("escalation_policy", escalation_policy_id)
         if incident_key is not None:
             incident["incident_key"] = incident_key
-        if body_details is not None:
-            incident["body"] = {"type": "incident_body", "details": body_details}
-        try:
-            body = await self.request(
-                "POST",
-                "/incidents",
-                json={"incident": incident},
-                from_=from_,
-                idempotent=incident_key is not None,
-            )
-        except InvalidInput:
-            if incident_key is None:
-                raise
-            existing = await self._open_incident_with_key(service_id, incident_key)
-            if existing is None:
-                raise
-            log.info("create_incident: open incident %s already has this incident_key", existing.id)
-            return existing
-        return Incident.model_validate(body["incident"])
-
-    async def _open_incident_with_key(self, service_id: str, incident_key: str) -> Incident | None:
-        found = await self.list_incidents(
-            statuses=OPEN_STATUSES,
-            service_ids=[service_id],
-            incident_key=incident_key,
-            date_range="all",
-        )
-        return next((i for i in found if i.incident_key == incident_key), None)
-
-    async def update_incident(
-        self,
-        incident_id: str,
-        *,
-        status: Literal["acknowledged", "resolved", "triggered"] | None = None,
-        resolution: str | None = None,
-        assignee_ids: Sequence[str] | None = None,
-        escalation_policy_id: str | None = None,
-        urgency: str | None = None,
-        priority_id: str | None = None,
-        from_: str | None = None,
-    ) -> Incident:
-        incident: dict[str, Any] = {"type": "incident_reference"}
-        if status is not None:
-            incident["status"] = status
-        if resolution is not None:
-            incident["resolution"] = resolution
-        if assignee_ids:
-            incident["assignments"] = [{"assignee": Reference.to("user", u)} for u in assignee_ids]
-        if escalation_policy_id is not None:
-            incident["escalation_policy"] = Reference.to("escalation_policy", escalation_policy_id)
-        if urgency is not None:
-            incident["urgency"] = urgency
-        if priority_id is not None:
-            incident["priority"] = Reference.to("priority", priority_id)
-        body = await self.request(
-            "PUT", f"/incidents/{incident_id}", json={"incident": incident}, from_=from_
-        )
-        return Incident.model_validate(body["incident"])
+        call = ApiCall(method="POST", path="/incidents", body={"incident": incident})
+        written = await self.write(call, from_=from_)
+        return Incident.model_validate(written.body["incident"])
 
     async def add_note(self, incident_id: str, content: str, from_: str | None = None) -> Note:
-        body = await self.request(
-            "POST",
-            f"/incidents/{incident_id}/notes",
-            json={"note": {"content": content}},
-            from_=from_,
+        call = ApiCall(
+            method="POST", path=f"/incidents/{incident_id}/notes", body={"note": {"content": content}}
         )
-        return Note.model_validate(body["note"])
+        return Note.model_validate((await self.write(call, from_=from_)).body["note"])
 
-    async def add_responders(
-        self,
-        incident_id: str,
-        *,
-        requester_id: str,
-        message: str,
-        user_ids: Iterable[str] = (),
-        escalation_policy_ids: Iterable[str] = (),
-        from_: str | None = None,
-    ) -> dict[str, Any]:
-        """Request more responders; returns the API's `responder_request` object."""
-        targets = [Reference.to("user", u) for u in user_ids] + [
-            Reference.to("escalation_policy", p) for p in escalation_policy_ids
-        ]
-        body = await self.request(
-            "POST",
-            f"/incidents/{incident_id}/responder_requests",
-            json={
-                "requester_id": requester_id,
-                "message": message,
-                "responder_request_targets": [{"responder_request_target": t} for t in targets],
-            },
-            from_=from_,
-        )
-        return dict(body.get("responder_request", body))
+    # ------------------------------------------------------------------ approved writes
 
-    async def create_override(
-        self,
-        schedule_id: str,
-        user_id: str,
-        start: TimeLike,
-        end: TimeLike,
-        from_: str | None = None,
-    ) -> Override:
-        """Put `user_id` on call for [start, end) in the schedule."""
-        override = {
-            "start": format_time(start),
-            "end": format_time(end),
-            "user": Reference.to("user", user_id),
-        }
-        body = await self.request(
-            "POST",
-            f"/schedules/{schedule_id}/overrides",
-            json={"overrides": [override]},
-            from_=from_,
-        )
-        # The list form answers one status per override, 201 each on success.
-        result = body[0] if isinstance(body, list) else body
-        status = result.get("status", 201)
-        if isinstance(status, int | float) and status >= 400:
-            raise InvalidInput(
-                "override rejected",
-                method="POST",
-                url=f"{self.base_url}/schedules/{schedule_id}/overrides",
-                status_code=int(status),
-                errors=[str(e) for e in result.get("errors", [])],
-            )
-        return Override.model_validate(result["override"])
+    async def write(
+        self, call: ApiCall, *, from_: str | None = None, look_first: bool = False
+    ) -> Written:
+        """Run one approved write so that it lands at most once.
+
+        `look_first` (a resume, a retry, a repeat after a crash): look for an
+        earlier landing in PagerDuty before sending. After an answer that leaves
+        the outcome unknown (a 5xx, a lost connection, a refused duplicate), look
+        again before deciding: a write that landed is a success, never repeated.
+        Rate limits and connections that never reached the server are retried by
+        `request`; a refused write raises its `PagerDutyError`.
+        """
+        if look_first:
+            found = await find_landed(self, call)
+            if found is not None:
+                return Written(found, found_earlier=True)
+        attempt = 0
+        while True:
+            try:
+                body = await self.request(
+                    call.method, call.path, json=call.body, from_=from_, idempotent=False
+                )
+                return Written(_checked_batch(body, call, self.base_url))
+            except (ServerError, TransportError, InvalidInput) as exc:
+                if isinstance(exc, TransportError) and isinstance(exc.__cause__, NOT_SENT):
+                    raise  # never reached PagerDuty, and `request` already retried it
+                try:
+                    found = await find_landed(self, call)
+                except PagerDutyError:
+                    found = None  # cannot tell now; the caller records the write as unknown
+                if found is not None:
+                    log.info("%s %s: the write had landed; not sent again", call.method, call.path)
+                    return Written(found, found_earlier=True)
+                if isinstance(exc, InvalidInput) or attempt >= self.max_retries:
+                    raise
+                delay = self._backoff(attempt)
+                log.info("%s %s: %s, checked: not landed; retry in %.2f s",
+                         call.method, call.path, type(exc).__name__, delay)
+                await self._sleep(delay)
+                attempt += 1
 
     # ------------------------------------------------------------------ log entries
 
@@ -605,6 +524,31 @@ class PagerDutyClient:
             "/log_entries", {"is_overview": "false"}, since=since, until=until, sort_by="created_at"
         )
         return [LogEntry.model_validate(e) for e in items]
+
+
+@dataclass(frozen=True)
+class Written:
+    """PagerDuty's answer to an approved write, and whether an earlier attempt had made it."""
+
+    body: Any
+    found_earlier: bool = False
+
+
+def _checked_batch(body: Any, call: ApiCall, base_url: str) -> Any:
+    """The override endpoint answers 201 with one status per item: a refused item is an error."""
+    if not isinstance(body, list):
+        return body
+    refused = [i for i in body if isinstance(i, dict) and int(i.get("status", 201)) >= 400]
+    if refused:
+        errors = [str(e) for i in refused for e in i.get("errors", [])] or ["refused"]
+        raise InvalidInput(
+            "; ".join(errors),
+            method=call.method,
+            url=f"{base_url}{call.path}",
+            status_code=int(refused[0].get("status", 400)),
+            errors=errors,
+        )
+    return body
 
 
 def _as(cls: type[PagerDutyError], error: PagerDutyError) -> PagerDutyError:
