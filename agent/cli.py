@@ -411,15 +411,15 @@ def triage_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Read an alert against the live catalog; writes nothing."""
-    from agent.pagerduty.catalog import CatalogCache
     from agent.pagerduty.embedded import connect
+    from agent.runtime import catalog_cache
     from agent.triage import triage
 
     settings = get_settings()
 
     async def go() -> dict[str, Any]:
         async with connect(settings) as pd:
-            catalog = await CatalogCache(pd, ttl_s=settings.catalog_ttl_s).get()
+            catalog = await catalog_cache(settings, pd).get()
             return (await triage(text, catalog, settings)).model_dump(mode="json")
 
     try:
@@ -440,15 +440,15 @@ def eval_triage(
     as_json: JsonOpt = False,
 ) -> None:
     """Run triage and service lookup over a cases file; writes nothing to PagerDuty."""
-    from agent.pagerduty.catalog import CatalogCache
     from agent.pagerduty.embedded import connect
+    from agent.runtime import catalog_cache
     from agent.triage.evaluate import evaluate_cases
 
     settings = get_settings()
 
     async def go() -> tuple[list[dict[str, Any]], dict[str, Any]]:
         async with connect(settings) as pd:
-            catalog = await CatalogCache(pd, ttl_s=settings.catalog_ttl_s).get()
+            catalog = await catalog_cache(settings, pd).get()
             return await evaluate_cases(cases, catalog, settings)
 
     try:
