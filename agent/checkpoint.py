@@ -59,11 +59,13 @@ async def _postgres(url: str) -> AsyncIterator[BaseCheckpointSaver]:
     """A pool that checks each connection before lending it: a server-side idle
     timeout or a Postgres restart costs a reconnect, not a failed resume."""
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    from psycopg.rows import dict_row
+    from psycopg import AsyncConnection
+    from psycopg.rows import DictRow, dict_row
     from psycopg_pool import AsyncConnectionPool
 
-    pool: AsyncConnectionPool = AsyncConnectionPool(
+    pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
         url,
+        connection_class=AsyncConnection[DictRow],
         min_size=1,
         max_size=10,
         check=AsyncConnectionPool.check_connection,

@@ -55,6 +55,7 @@ from agent.pagerduty.models import (
 )
 from agent.pagerduty.pagination import Paginator, TimeLike, format_time
 from agent.pagerduty.ratelimit import RequestLimiter, WindowLimiter
+from agent.pagerduty.shared_limit import limiter_for
 from agent.pagerduty.writes import ApiCall, find_landed
 
 if TYPE_CHECKING:
@@ -155,6 +156,7 @@ class PagerDutyClient:
             "timeout": settings.pagerduty_timeout_s,
             "max_retries": settings.pagerduty_max_retries,
             "rate_per_minute": settings.pagerduty_rate_per_minute,
+            "limiter": limiter_for(settings),  # None: this process's own window
         }
         options.update(kwargs)
         return cls(url, settings.pagerduty_api_token, **options)
@@ -268,6 +270,9 @@ class PagerDutyClient:
                 if attempt >= self.max_retries:
                     raise _as(RateLimited, error_from_response(response))
                 reset = self._reset_after(response)
+                hold = getattr(self.limiter, "hold", None)  # a limiter shared by workers
+                if reset is not None and hold is not None:
+                    await hold(reset)  # every worker waits out PagerDuty's reset, not only this one
                 delay = reset if reset is not None else self._backoff(attempt)
                 log.info(
                     "%s %s: 429 rate limited, retry %d/%d in %.2f s (%s)",

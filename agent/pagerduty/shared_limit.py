@@ -1,0 +1,110 @@
+"""One PagerDuty budget for every worker: the request window kept in Redis.
+
+PagerDuty counts requests per API key, not per process, so N workers each
+with their own `WindowLimiter` could spend N times the budget. With
+INCIDENT_AGENT_REDIS_URL set, every worker admits requests through one
+moving window in Redis, `limits`' `MovingWindowRateLimiter` (a sorted log
+per key, checked and appended in one Lua script, so two workers cannot both
+take the last slot). The window is 61 s for PagerDuty's 60 s, the same
+margin `WindowLimiter` keeps for requests that arrive late.
+
+A 429 seen by any worker holds every worker: `hold(seconds)` sets a key
+that lives `ratelimit-reset` seconds (the later of two holds wins), and
+`acquire` waits it out before taking a slot.
+
+Without Redis a single process keeps `ratelimit.WindowLimiter`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+    from agent.pagerduty.ratelimit import RequestLimiter
+
+__all__ = ["RedisLimiter", "limiter_for"]
+
+WINDOW_S = 61  # PagerDuty's minute plus a second of margin (see ratelimit.py)
+POLL_CAP_S = 1.0
+"""Longest single sleep while waiting for a slot: other workers may free one sooner."""
+
+
+class RedisLimiter:
+    """At most `rate_per_minute` admissions in any 61 s, across every process sharing `url`."""
+
+    def __init__(
+        self,
+        url: str,
+        rate_per_minute: float,
+        *,
+        key: str = "default",
+        window_s: int = WINDOW_S,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        import redis.asyncio
+        from limits import RateLimitItemPerSecond
+        from limits.aio.storage import RedisStorage
+        from limits.aio.strategies import MovingWindowRateLimiter
+
+        if rate_per_minute < 1:
+            raise ValueError("rate_per_minute must be at least 1")
+        self.rate_per_minute = float(rate_per_minute)
+        self._item = RateLimitItemPerSecond(int(rate_per_minute), window_s)
+        self._storage = RedisStorage(
+            url.replace("redis://", "async+redis://", 1).replace("rediss://", "async+rediss://", 1),
+            implementation="redispy",
+            key_prefix="incident-agent",
+        )
+        self._window = MovingWindowRateLimiter(self._storage)
+        self._redis = redis.asyncio.Redis.from_url(url)
+        self._key = key
+        self._hold_key = f"incident-agent:pagerduty-hold:{key}"
+        self._sleep = sleep
+        self.waited_s = 0.0
+        """Seconds this process's callers were held back (for benchmarks and reports)."""
+
+    def __repr__(self) -> str:
+        return f"RedisLimiter(rate_per_minute={self.rate_per_minute:g}, key={self._key!r})"
+
+    async def acquire(self) -> None:
+        while True:
+            held_ms = await self._redis.pttl(self._hold_key)
+            if held_ms > 0:
+                await self._wait(held_ms / 1000)
+                continue
+            if await self._window.hit(self._item, self._key):
+                return
+            stats = await self._window.get_window_stats(self._item, self._key)
+            await self._wait(min(max(stats.reset_time - time.time(), 0.01), POLL_CAP_S))
+
+    async def hold(self, seconds: float) -> None:
+        """PagerDuty said 429: nobody sends for `seconds` (a longer hold already set stays)."""
+        ms = max(int(seconds * 1000), 1)
+        await self._redis.set(self._hold_key, "1", px=ms, nx=True)
+        await self._redis.pexpire(self._hold_key, ms, gt=True)
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    async def _wait(self, seconds: float) -> None:
+        self.waited_s += seconds
+        await self._sleep(seconds)
+
+
+def limiter_for(settings: Settings) -> RequestLimiter | None:
+    """The shared limiter when INCIDENT_AGENT_REDIS_URL is set, keyed by the API key
+    (PagerDuty's budget is per key); None = the client's in-process window."""
+    url = settings.incident_agent_redis_url
+    if url is None:
+        return None
+    token = settings.pagerduty_api_token
+    secret = token.get_secret_value() if isinstance(token, SecretStr) else str(token)
+    key = hashlib.sha256(f"{settings.pagerduty_api_url}|{secret}".encode()).hexdigest()[:16]
+    return RedisLimiter(url.get_secret_value(), settings.pagerduty_rate_per_minute, key=key)
