@@ -135,6 +135,7 @@ def serving(app_settings: Settings, *, tls: bool = False) -> Iterator[tuple[str,
         config = uvicorn.Config(
             create_app(app_settings), host="127.0.0.1", port=port, log_level="warning",
             ssl_certfile=cert[0] if cert else None, ssl_keyfile=cert[1] if cert else None,
+            timeout_graceful_shutdown=5,
         )  # fmt: skip
         server = _Server(config)
         thread = threading.Thread(target=server.run, name=f"agent-serve-{port}", daemon=True)
