@@ -20,7 +20,9 @@ Each case lands in one bucket per path:
 
 "wrong + dropped + noise" is what an approver would be misled by; the model
 path is never worse than the rules path when its count is not higher.
-The model's latency (seconds per case) is printed per case and summarised.
+The model's latency (seconds per case) is printed per case and summarised;
+`rules_answer` counts the cases where the rules' answer was used (the model
+failed, was not consulted for hostile text, or was overruled by the evidence).
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     if seconds:
         counts["median_s"] = round(statistics.median(seconds), 3)
         counts["max_s"] = round(max(seconds), 3)
-    counts["fell_back"] = sum(r["source"] == "rules" for r in rows)
+    counts["rules_answer"] = sum(r["source"] == "rules" for r in rows)
     return counts
 
 
@@ -148,7 +150,7 @@ def report(result: dict[str, Any]) -> str:
         lines.append(f"{case['alert'][:58]:<58} {cells}{latency}")
     lines.append("")
     summaries = {p: summarise(result[p]) for p in paths}
-    keys = [*BUCKETS, "misleading", "median_s", "max_s", "fell_back"]
+    keys = [*BUCKETS, "misleading", "median_s", "max_s", "rules_answer"]
     lines.append(f"{'':<12}" + " ".join(f"{k:>10}" for k in keys))
     for p in paths:
         lines.append(f"{p:<12}" + " ".join(f"{summaries[p].get(k, '-'):>10}" for k in keys))
