@@ -86,8 +86,12 @@ def _error(message: str) -> Command:
     return Command(goto="report", update={"status": "error", "report": message})
 
 
-def _requester(catalog: Catalog, email: str | None) -> User | None:
-    return catalog.user_by_email(email) if email else None
+async def _requester(svc: Services) -> User | None:
+    """Who asks: the user the agent's writes act as (PAGERDUTY_FROM, or the token's user)."""
+    try:
+        return await svc.acting_user(required=False)
+    except SenderError:
+        return None
 
 
 async def triage(
@@ -221,7 +225,7 @@ async def find_incident(
             service_id = request.get("service_id")
             service = catalog.service(service_id) if service_id else None
             found = await svc.pd.list_incidents(
-                statuses=OPEN, service_ids=[service.id] if service else None
+                statuses=OPEN, service_ids=[service.id] if service else None, date_range="all"
             )
             where = f" on {service.name}" if service else ""
             if not found:
@@ -273,7 +277,7 @@ async def propose_update(state: State, runtime: Runtime[Context]) -> Command[Lit
     request = state.request or {}
     intent = Intent(request["intent"])
     inc = state.incident or {}
-    requester = _requester(catalog, svc.settings.pagerduty_from)
+    requester = await _requester(svc)
     base = {"incident_id": inc["id"], "incident_number": inc.get("number")}
     label = f"#{inc.get('number')}"
     assigned = ", ".join(inc.get("assignees") or []) or "nobody"
@@ -367,7 +371,7 @@ async def check_roster(
     svc = await services_for(runtime)
     catalog = await svc.catalog.get()
     request = state.request or {}
-    requester = _requester(catalog, svc.settings.pagerduty_from)
+    requester = await _requester(svc)
     tz, tz_why = requester_zone(svc.settings, requester)
     try:
         window = parse_window(state.prompt, now=svc.clock(), tz=tz)
@@ -523,7 +527,7 @@ async def resolve_oncall(state: State, runtime: Runtime[Context]) -> dict[str, A
 async def check_open_incidents(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     svc = await services_for(runtime)
     service_ids = [state.service["id"]] if state.service else None
-    incidents = await svc.pd.list_incidents(statuses=OPEN, service_ids=service_ids)
+    incidents = await svc.pd.list_incidents(statuses=OPEN, service_ids=service_ids, date_range="all")
     rows = [
         {
             "id": i.id,

@@ -176,9 +176,12 @@ async def _report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def _summary(report: dict[str, Any]) -> str:
     m = report["metrics"]
+    ack = (f"acknowledged in {human_duration(m['time_to_acknowledge_s'])}"
+           if m["time_to_acknowledge_s"] is not None else "never acknowledged")
+    resolved = (f"resolved in {human_duration(m['time_to_resolve_s'])}"
+                if m["time_to_resolve_s"] is not None else "not resolved")
     return (f"Post-mortem for #{report['incident'].get('number')} {report['incident']['title']}: "
-            f"acknowledged in {human_duration(m['time_to_acknowledge_s'])}, resolved in "
-            f"{human_duration(m['time_to_resolve_s'])}, {m['escalations']} escalation(s), "
+            f"{ack}, {resolved}, {m['escalations']} escalation(s), "
             f"{m['notifications']} notification(s).")
 
 
