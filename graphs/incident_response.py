@@ -54,6 +54,7 @@ from agent.roster import (
 from agent.runtime import Context, SenderError, Services, services_for, surface_of
 from agent.triage import Intent, TriageInputError
 from agent.triage import triage as read_request
+from agent.triage.alert import AlertFields
 
 GRAPH = "incident_response"
 OPEN = ["triggered", "acknowledged"]
@@ -100,7 +101,8 @@ async def triage(
     svc = await services_for(runtime)
     catalog = await svc.catalog.get()
     try:
-        request = await read_request(state.prompt, catalog, svc.settings)
+        alert = AlertFields.model_validate(state.alert) if state.alert else None
+        request = await read_request(state.prompt, catalog, svc.settings, alert=alert)
     except TriageInputError as exc:
         return Command(goto="report", update={"status": "error", "report": str(exc)})
     update: dict[str, Any] = {"request": request.model_dump(mode="json")}
@@ -124,6 +126,8 @@ async def lookup_service(
     request = state.request or {}
     intent = Intent(request["intent"])
     service = catalog.service(request["service_id"]) if request.get("service_id") else None
+    if service is None and intent == Intent.who_is_on_call and request.get("all_services"):
+        return Command(goto="resolve_oncall")  # "who's on call?" with no service: every policy
     if service is None and (intent in NEEDS_SERVICE or request.get("service_words")):
         candidates = request.get("candidates") or [
             {"id": s.id, "name": s.name, "score": 0.0, "why": "no service matched the words"}
@@ -504,12 +508,14 @@ async def propose_override(state: State, runtime: Runtime[Context]) -> Command[L
 
 
 async def resolve_oncall(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Who is on call for the service's policy, or for every policy when none was named."""
     svc = await services_for(runtime)
-    assert state.service is not None
-    oncalls = await svc.pd.oncalls(escalation_policy_ids=[state.service["escalation_policy_id"]])
+    policies = [state.service["escalation_policy_id"]] if state.service else None
+    oncalls = await svc.pd.oncalls(escalation_policy_ids=policies)
     rows = sorted(
         (
             {
+                "policy": o.escalation_policy.summary if o.escalation_policy else None,
                 "level": o.escalation_level,
                 "user_id": o.user.id,
                 "user": o.user.summary,
@@ -519,7 +525,7 @@ async def resolve_oncall(state: State, runtime: Runtime[Context]) -> dict[str, A
             }
             for o in oncalls
         ),
-        key=lambda r: (r["level"], r["user_id"]),
+        key=lambda r: (r["policy"] or "", r["level"], r["user_id"]),
     )
     return {"oncall": rows}
 

@@ -102,6 +102,15 @@ def render_report(state: State, status: str, thread_id: str = "") -> str:
             for o in state.oncall
         ]
         return f"On call for {state.service['name']}:\n" + "\n".join(rows)
+    if intent == "who_is_on_call" and not state.service:
+        if not state.oncall:
+            return "Nobody is on call in this account right now."
+        lines = ["On call now, by escalation policy:"]
+        for policy in dict.fromkeys(o.get("policy") or "?" for o in state.oncall):
+            lines.append(f"{policy}:")
+            lines += [f"  - level {o['level']}: {o['user']}" + (f" ({o['schedule']})" if o["schedule"] else "")
+                      for o in state.oncall if (o.get("policy") or "?") == policy]
+        return "\n".join(lines)
     if intent == "list_incidents":
         where = f" on {state.service['name']}" if state.service else ""
         if not state.open_incidents:

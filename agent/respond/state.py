@@ -10,6 +10,9 @@ from typing import Any
 class InputState:
     prompt: str
     """The alert or request, in plain words."""
+    alert: dict[str, Any] | None = None
+    """An alert's structured fields (labels, source, custom details) when a monitoring
+    system sent it (agent/intake): evidence for triage alongside the words."""
 
 
 @dataclass
