@@ -93,3 +93,12 @@ async def test_rejected_choice_ends_the_thread(rig: Rig) -> None:
     done = await rig.runner.resume(out.thread_id, {"decisions": [{"type": "reject", "message": "noise"}]}, ME)
     assert done.status == "rejected"
     assert await rig.runner.pending() == []
+
+
+async def test_who_is_on_call_with_no_service_answers_for_every_policy(rig: Rig) -> None:
+    out = await rig.runner.start({"prompt": "who's on call right now?"})
+    assert out.status == "done", out.report  # not a question about which service
+    policies = {o["policy"] for o in out.values["oncall"]}
+    assert len(policies) >= 3, out.values["oncall"]
+    assert all(f"{p}:" in out.report for p in policies)
+    assert await rig.open_incidents() == []
