@@ -28,6 +28,7 @@ from agent.bodylimit import LimitedStarlette as Starlette  # request bodies capp
 from agent.checkpoint import open_checkpointer
 from agent.config import Settings
 from agent.runner import Runner
+from agent.readiness import readyz
 from agent.runtime import Services, open_services
 
 __all__ = ["create_app", "serve"]
@@ -144,6 +145,7 @@ def create_app(settings: Settings, *, unverifiable_endpoints: bool = True) -> St
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             Route("/slack/events", slack_events, methods=["POST"]),
             *webhook_routes,
             *intake.routes(),

@@ -96,6 +96,9 @@ class PostgresApprovalStore(ApprovalStore):
     def close(self) -> None:
         self._pool.close()
 
+    async def ping(self) -> None:
+        await self._pg(lambda c: c.execute("SELECT 1").fetchone())
+
     async def record_pause(
         self,
         thread_id: str,

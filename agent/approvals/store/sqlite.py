@@ -203,6 +203,10 @@ class ApprovalStore:
     def close(self) -> None:
         self._conn.close()
 
+    async def ping(self) -> None:
+        """Raise unless the database answers (for `/readyz`)."""
+        await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
     async def record_pause(
         self,
         thread_id: str,
