@@ -213,7 +213,7 @@ class WebhookReceiver:
         try:
             event = json.loads(body)["event"]
             event_id, event_type = str(event["id"]), str(event["event_type"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # nested past json's stack
             return JSONResponse({"error": "malformed event"}, status_code=400)
         if self._stale(event):
             log.warning("PagerDuty webhook %s refused: occurred_at is stale", event_id)

@@ -135,7 +135,7 @@ class IntakeReceiver:
                                 status_code=413)  # fmt: skip
         try:
             return raw, json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past json's stack
             return _invalid(["the body is not JSON"])
 
     async def events_v2(self, request: Request) -> JSONResponse:
