@@ -27,8 +27,8 @@ from starlette.routing import Route
 from agent.bodylimit import LimitedStarlette as Starlette  # request bodies capped (413)
 from agent.checkpoint import open_checkpointer
 from agent.config import Settings
-from agent.runner import Runner
 from agent.readiness import readyz
+from agent.runner import Runner
 from agent.runtime import Services, open_services
 
 __all__ = ["create_app", "serve"]
