@@ -78,7 +78,8 @@ async def test_a_triggered_incident_webhook_is_triaged_and_posted_for_approval(s
                                 "title": "High latency on the Public API: p99 3.1s (critical)"}}}
     body = json.dumps(event).encode()
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    # Seen to hang once under heavy load at server shutdown: fail in bounded time instead.
+    async with asyncio.timeout(120), app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             response = await http.post("/webhooks/pagerduty", content=body,
                                        headers={"x-pagerduty-signature": sign(body, "whsec-test"),
@@ -117,7 +118,8 @@ async def test_a_resolved_incident_webhook_posts_the_postmortem_summary(settings
                        "data": {"id": "PINCD01", "type": "incident", "title": "resolved"}}}
     body = json.dumps(event).encode()
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    # Seen to hang once under heavy load at server shutdown: fail in bounded time instead.
+    async with asyncio.timeout(120), app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             response = await http.post("/webhooks/pagerduty", content=body,
                                        headers={"x-pagerduty-signature": sign(body, "whsec-test"),
