@@ -121,21 +121,27 @@ def catalog_cache(settings: Settings, pd: PagerDutyClient) -> CatalogCache:
     )
 
 
-_default: Services | None = None
-_default_lock = asyncio.Lock()
-_default_stack = AsyncExitStack()
+# One lazily built set per event loop: clients, pools and connections belong to the loop
+# that made them, and a set reused from another loop (a second `asyncio.run`, a test)
+# waits forever on sockets nobody serves.
+_defaults: dict[asyncio.AbstractEventLoop, tuple[Services, AsyncExitStack]] = {}
+_default_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
 
 async def services_for(runtime: Runtime[Context] | None) -> Services:
     ctx = runtime.context if runtime is not None else None
     if isinstance(ctx, Context) and ctx.services is not None:
         return ctx.services
-    global _default
-    async with _default_lock:
-        if _default is None:
+    loop = asyncio.get_running_loop()
+    for other in [other for other in _defaults if other.is_closed()]:
+        del _defaults[other]  # their sockets died with their loop
+        _default_locks.pop(other, None)
+    async with _default_locks.setdefault(loop, asyncio.Lock()):
+        if loop not in _defaults:
             settings = await asyncio.to_thread(get_settings)  # reads .env
-            _default = await _default_stack.enter_async_context(open_services(settings))
-    return _default
+            stack = AsyncExitStack()
+            _defaults[loop] = (await stack.enter_async_context(open_services(settings)), stack)
+    return _defaults[loop][0]
 
 
 def surface_of(runtime: Runtime[Context] | None) -> str:
