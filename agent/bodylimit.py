@@ -94,7 +94,7 @@ def _content_length(scope: Scope) -> int | None:
 
 
 class LimitedStarlette(Starlette):
-    """Starlette with BodyLimit as its outermost user middleware (for `agent.server`)."""
+    """Starlette with BodyLimit as its outermost user middleware (for `agent.surfaces.server`)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs["middleware"] = [Middleware(BodyLimit), *(kwargs.get("middleware") or [])]

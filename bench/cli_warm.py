@@ -47,7 +47,7 @@ def _child(args: list[str]) -> None:
     client_log.setLevel(logging.DEBUG)
     client_log.addHandler(count)
     client_log.propagate = False
-    from agent.cli import main as cli
+    from agent.surfaces.cli import main as cli
 
     sys.argv = ["incident-agent", *args]
     try:

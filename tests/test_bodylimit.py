@@ -23,7 +23,7 @@ from slack_bolt.async_app import AsyncApp
 
 from agent.config import Settings
 from agent.pagerduty.sandbox import running_sandbox
-from agent.server import create_app
+from agent.surfaces.server import create_app
 
 FIFTY_MB = 50 * 1024 * 1024
 PIECE = b"x" * 65536

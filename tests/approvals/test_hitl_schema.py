@@ -72,7 +72,7 @@ def test_our_request_is_a_langchain_request() -> None:
 
 def test_cli_import_does_not_load_langchain_agents() -> None:
     """`incident-agent --help` and `triage` must not pay for LangChain's agent stack."""
-    code = ("import sys, agent.cli; "
+    code = ("import sys, agent.surfaces.cli; "
             "print(sorted(m for m in sys.modules if m.startswith('langchain.agents')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -28,7 +28,7 @@ from agent.pagerduty.sandbox import Clock, running_sandbox
 from agent.pagerduty.sandbox.server import free_port, self_signed_cert
 from agent.runner import Outcome, Runner
 from agent.runtime import open_services
-from agent.server import create_app
+from agent.surfaces.server import create_app
 from tests.e2e.conftest import ACCOUNT, NOW
 from tests.graph.conftest import make_settings
 

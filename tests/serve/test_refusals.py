@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from agent.config import Settings
-from agent.server import create_app, refusals
+from agent.surfaces.server import create_app, refusals
 from tests.install.helpers import user_env
 
 BOT = "xoxb-planted-bot-token-1234"

@@ -28,8 +28,8 @@ from agent.config import Settings
 from agent.pagerduty.sandbox import Clock, RunningSandbox, running_sandbox
 from agent.runner import Outcome, Runner
 from agent.runtime import open_services
-from agent.server import create_app
-from agent.slack.notify import announcer
+from agent.surfaces.server import create_app
+from agent.surfaces.slack.notify import announcer
 from tests.conftest import SANDBOX_NOW
 from tests.fakes.slack import FakeSlack, all_text, running_fake_slack
 

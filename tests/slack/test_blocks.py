@@ -6,10 +6,10 @@ import pytest
 
 from agent.actions import ACTIONS
 from agent.pagerduty.catalog import Catalog
-from agent.slack.blocks import Ask, request_blocks
-from agent.slack.fields import editable_fields
-from agent.slack.modals import edit_modal, read_edit
-from agent.slack.refs import BadRef, Ref
+from agent.surfaces.slack.blocks import Ask, request_blocks
+from agent.surfaces.slack.fields import editable_fields
+from agent.surfaces.slack.modals import edit_modal, read_edit
+from agent.surfaces.slack.refs import BadRef, Ref
 from tests.fakes.slack import SlackError, all_text, check_blocks, check_view
 
 REF = Ref("thread:with:colons", "0123456789abcdef")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.slack.notify import announcer
+from agent.surfaces.slack.notify import announcer
 from tests.fakes.slack import all_text
 from tests.slack.conftest import ALICE, BOB, pause, running_server, settle
 

@@ -2,7 +2,7 @@
 
 The thread is posted to the fake Slack, then `incident-agent approve` or
 `reject` runs as its own process (as an SRE would type it) with the same
-Slack settings; the runner calls `agent.slack.notify.decided` after the
+Slack settings; the runner calls `agent.surfaces.slack.notify.decided` after the
 decision. A late click on the old buttons changes nothing.
 """
 

@@ -141,7 +141,7 @@ async def test_a_question_dropped_from_slack_writes_nothing(settings, fake_slack
 async def test_a_searchable_menu_answers_over_socket_mode(settings, fake_slack, sandbox):
     from pydantic import SecretStr
 
-    from agent.server import create_app
+    from agent.surfaces.server import create_app
 
     fake_slack.state.app_token = "xapp-PLANTED-7777"
     settings = settings.model_copy(

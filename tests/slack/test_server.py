@@ -11,7 +11,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from agent.config import Settings
-from agent.server import create_app
+from agent.surfaces.server import create_app
 from tests.slack.conftest import ALICE, SIGNING_SECRET, pause
 
 
@@ -69,7 +69,7 @@ async def test_a_triggered_incident_webhook_is_triaged_and_posted_for_approval(s
 
     from pydantic import SecretStr
 
-    from agent.webhooks import sign
+    from agent.surfaces.webhooks import sign
 
     settings = settings.model_copy(update={"pagerduty_webhook_secrets": [SecretStr("whsec-test")]})
     event = {"event": {"id": "01EVT", "event_type": "incident.triggered", "resource_type": "incident",
@@ -110,7 +110,7 @@ async def test_a_resolved_incident_webhook_posts_the_postmortem_summary(settings
     import json
     from datetime import UTC, datetime
 
-    from agent.webhooks import sign
+    from agent.surfaces.webhooks import sign
 
     settings = settings.model_copy(update={"pagerduty_webhook_secrets": [SecretStr("whsec-test")]})
     event = {"event": {"id": "01EVT2", "event_type": "incident.resolved", "resource_type": "incident",

@@ -14,7 +14,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from agent.config import Settings
-from agent.webhooks import PATH, WebhookReceiver, app, sign
+from agent.surfaces.webhooks import PATH, WebhookReceiver, app, sign
 
 SECRET, NEXT_SECRET, RETIRED = "whsec-current-0001", "whsec-next-0002", "whsec-retired-0003"
 NOW = datetime(2026, 11, 12, 10, 3, tzinfo=UTC)

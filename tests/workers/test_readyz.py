@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from agent.checkpoint import open_checkpointer
 from agent.config import Settings
 from agent.pagerduty.sandbox import RunningSandbox, running_sandbox
-from agent.server import create_app
+from agent.surfaces.server import create_app
 from tests.storage.conftest import pg_url  # noqa: F401 - the fixture
 from tests.workers.test_shared_budget import redis_url  # noqa: F401 - the fixture
 

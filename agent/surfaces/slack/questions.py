@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from agent.slack.blocks import (
+from agent.surfaces.slack.blocks import (
     CHOOSE,
     HEADER_MAX,
     OPTION_TEXT_MAX,
@@ -37,7 +37,7 @@ from agent.slack.blocks import (
     quote,
     thread_context,
 )
-from agent.slack.refs import Ref, encode_choice
+from agent.surfaces.slack.refs import Ref, encode_choice
 
 STATIC_MAX = 25
 """Up to this many candidates, a static menu; beyond it, a searchable one."""

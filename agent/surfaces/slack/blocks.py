@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from agent.slack.refs import Ref
+from agent.surfaces.slack.refs import Ref
 
 APPROVE = "hitl_approve"
 EDIT = "hitl_edit"
@@ -113,7 +113,7 @@ def fallback_text(ask: Ask) -> str:
 
 def request_blocks(ask: Ask) -> list[Block]:
     if ask.question is not None:
-        from agent.slack.questions import question_blocks
+        from agent.surfaces.slack.questions import question_blocks
 
         return question_blocks(ask)
     if ask.error is not None:

@@ -16,9 +16,9 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, SectionBlock
 
 from agent.pagerduty.catalog import Catalog
-from agent.slack.asks import HIDDEN_ARGS, facts
-from agent.slack.blocks import FIELD_MAX, SECTION_MAX, clip, escape, md, quote, slack_date
-from agent.slack.fields import label_of, shown_value
+from agent.surfaces.slack.asks import HIDDEN_ARGS, facts
+from agent.surfaces.slack.blocks import FIELD_MAX, SECTION_MAX, clip, escape, md, quote, slack_date
+from agent.surfaces.slack.fields import label_of, shown_value
 
 SURFACES = {
     "slack": "Slack",

@@ -30,9 +30,9 @@ from slack_sdk.models.views import View
 
 from agent.actions import ApiCall, Proposal, rebuild_proposal
 from agent.pagerduty.catalog import Catalog
-from agent.slack.blocks import OPTION_TEXT_MAX, OPTIONS_MAX, SECTION_MAX, escape, md, plain
-from agent.slack.fields import HINTS, Field, catalog_items
-from agent.slack.refs import Ref
+from agent.surfaces.slack.blocks import OPTION_TEXT_MAX, OPTIONS_MAX, SECTION_MAX, escape, md, plain
+from agent.surfaces.slack.fields import HINTS, Field, catalog_items
+from agent.surfaces.slack.refs import Ref
 
 EDIT_VIEW = "hitl_edit_view"
 REJECT_VIEW = "hitl_reject_view"
@@ -98,7 +98,7 @@ def _element(f: Field, current: Any, catalog: Catalog) -> Any:
 
 def pick_options(name: str, schema: dict[str, Any], catalog: Catalog, query: str) -> list[Option]:
     """Options of a searchable form menu: the field's catalog, filtered by what was typed."""
-    from agent.slack.fields import field_of
+    from agent.surfaces.slack.fields import field_of
 
     f = field_of(name, schema)
     if f.ref is None:

@@ -32,15 +32,15 @@ from agent.approvals import Approver, PendingApproval, parse_answer
 from agent.config import Settings
 from agent.runner import AlreadyDecided, Outcome, RefusedAnswer, Runner, UnknownApproval
 from agent.runtime import Services
-from agent.slack import blocks, modals
-from agent.slack.approvers import ApproverDirectory, NotAllowed
-from agent.slack.asks import action_of, editable_of, schema_of, summary_of
-from agent.slack.blocks import escape
-from agent.slack.fields import editable_fields
-from agent.slack.notify import show_decision
-from agent.slack.posts import PostStore
-from agent.slack.questions import chosen_arg, is_question, options_for
-from agent.slack.refs import BadRef, Ref, decode_choice
+from agent.surfaces.slack import blocks, modals
+from agent.surfaces.slack.approvers import ApproverDirectory, NotAllowed
+from agent.surfaces.slack.asks import action_of, editable_of, schema_of, summary_of
+from agent.surfaces.slack.blocks import escape
+from agent.surfaces.slack.fields import editable_fields
+from agent.surfaces.slack.notify import show_decision
+from agent.surfaces.slack.posts import PostStore
+from agent.surfaces.slack.questions import chosen_arg, is_question, options_for
+from agent.surfaces.slack.refs import BadRef, Ref, decode_choice
 
 __all__ = ["SlackApprovals", "build_slack_app"]
 
@@ -278,7 +278,7 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
         client=approvals.client,
         signing_secret=signing_secret,
         request_verification_enabled=signing_secret is not None,
-        logger=logging.getLogger("agent.slack.bolt"),
+        logger=logging.getLogger("agent.surfaces.slack.bolt"),
     )
     a = approvals
 

@@ -81,20 +81,20 @@ class Events:
         values = await graph.ainvoke({"incident": incident_id}, config, context=ctx)
         post = values.get("proposed_slack_post") if isinstance(values, dict) else None
         if post and slack_configured(self.settings):
-            from agent.slack.notify import web_client
+            from agent.surfaces.slack.notify import web_client
 
             await web_client(self.settings).chat_postMessage(channel=post["channel"], text=post["text"])
         log.info("webhook post-mortem of %s done", incident_id)
 
 
 def _webhook_routes(settings: Settings, events: Events, *, unverifiable: bool) -> tuple[list[Route], Any]:
-    """The PagerDuty webhook route, when `agent.webhooks` is installed (and, unless
+    """The PagerDuty webhook route, when `agent.surfaces.webhooks` is installed (and, unless
     `unverifiable`, only with a secret to verify deliveries by)."""
-    if importlib.util.find_spec("agent.webhooks") is None:
+    if importlib.util.find_spec("agent.surfaces.webhooks") is None:
         return [], None
     if not unverifiable and not settings.pagerduty_webhook_secrets:
         return [], None
-    from agent.webhooks import WebhookReceiver
+    from agent.surfaces.webhooks import WebhookReceiver
 
     receiver = WebhookReceiver(settings, events)
     return receiver.routes(), receiver
@@ -118,7 +118,7 @@ def create_app(settings: Settings, *, unverifiable_endpoints: bool = True) -> St
             saver = await stack.enter_async_context(open_checkpointer(settings))
             on_pause = None
             if slack_configured(settings) and settings.slack_channel:
-                from agent.slack.notify import announcer, web_client
+                from agent.surfaces.slack.notify import announcer, web_client
 
                 on_pause = announcer(settings, services, client=web_client(settings))
             runners = {"incident_response": Runner(build_graph(), services, saver, surface="slack",
@@ -130,7 +130,7 @@ def create_app(settings: Settings, *, unverifiable_endpoints: bool = True) -> St
             if slack_configured(settings):
                 await _start_slack(app, settings, services, runners, stack)
             if on_pause is not None:
-                from agent.slack.notify import announce_pending
+                from agent.surfaces.slack.notify import announce_pending
 
                 await announce_pending(services, on_pause)
             if receiver is not None:
@@ -159,9 +159,9 @@ async def _start_slack(
 ) -> None:
     from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 
-    from agent.slack.app import SlackApprovals, build_slack_app
-    from agent.slack.notify import web_client
-    from agent.slack.posts import PostStore
+    from agent.surfaces.slack.app import SlackApprovals, build_slack_app
+    from agent.surfaces.slack.notify import web_client
+    from agent.surfaces.slack.posts import PostStore
 
     approvals = SlackApprovals(settings, services, runners, client=web_client(settings),
                                posts=PostStore(settings.incident_agent_checkpoint))

@@ -21,11 +21,11 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent.config import Settings
-from agent.slack.asks import build_ask
-from agent.slack.blocks import fallback_text, request_blocks
-from agent.slack.posts import PostStore
-from agent.slack.refs import Ref
-from agent.slack.verdict import decided_blocks, decided_text, verdict_of
+from agent.surfaces.slack.asks import build_ask
+from agent.surfaces.slack.blocks import fallback_text, request_blocks
+from agent.surfaces.slack.posts import PostStore
+from agent.surfaces.slack.refs import Ref
+from agent.surfaces.slack.verdict import decided_blocks, decided_text, verdict_of
 
 if TYPE_CHECKING:
     from agent.runner import Outcome

@@ -12,10 +12,10 @@ from typing import Any
 
 from agent.actions import ACTIONS
 from agent.pagerduty.catalog import Catalog
-from agent.slack.blocks import Ask
-from agent.slack.fields import label_of, shown_value
-from agent.slack.questions import chosen_arg, is_question, kind_of
-from agent.slack.refs import Ref
+from agent.surfaces.slack.blocks import Ask
+from agent.surfaces.slack.fields import label_of, shown_value
+from agent.surfaces.slack.questions import chosen_arg, is_question, kind_of
+from agent.surfaces.slack.refs import Ref
 
 RETRY_WRITE = "retry_write"
 HIDDEN_ARGS = ("api_call", "candidates", "incident_key")

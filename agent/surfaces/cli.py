@@ -118,7 +118,7 @@ async def _announcer(settings: Settings, services: Services) -> Callable[[Outcom
     """Post pauses to Slack when Slack is configured, from whichever process paused."""
     if not (settings.slack_bot_token and settings.slack_channel):
         return None
-    from agent.slack.notify import announcer
+    from agent.surfaces.slack.notify import announcer
 
     return announcer(settings, services)
 
@@ -127,7 +127,7 @@ async def _decision_announcer(settings: Settings, services: Services) -> Callabl
     """A decision taken here updates the thread's Slack message too (buttons removed)."""
     if not (settings.slack_bot_token and settings.slack_channel):
         return None
-    from agent.slack import notify
+    from agent.surfaces.slack import notify
 
     decided = getattr(notify, "decided", None)
     if decided is None:
@@ -468,7 +468,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """The ASGI app: /healthz, /slack/events (approval buttons), /webhooks/pagerduty."""
-    from agent.server import serve as run_server
+    from agent.surfaces.server import serve as run_server
 
     run_server(get_settings(), host=host, port=port)
 
@@ -476,7 +476,7 @@ def serve(
 @app.command()
 def doctor(as_json: JsonOpt = False) -> None:
     """Check the settings against what they connect to; one line each, exit 1 if any fails."""
-    from agent.doctor import run_checks
+    from agent.surfaces.doctor import run_checks
 
     checks = _run(run_checks(get_settings()))
     if as_json:
@@ -492,7 +492,7 @@ def doctor(as_json: JsonOpt = False) -> None:
 def _register_optional() -> None:
     """Sub-commands that live with their feature."""
     from agent.pagerduty.sandbox.cli import app as sandbox_app
-    from agent.postmortem.cli import register as register_postmortem
+    from agent.surfaces.postmortem import register as register_postmortem
 
     app.add_typer(sandbox_app, name="sandbox", help="A PagerDuty REST API v2 sandbox on loopback.")
     register_postmortem(app)

@@ -39,7 +39,7 @@ from rich.progress import (
 from agent.config import Settings, get_settings
 from agent.pagerduty.client import PagerDutyClient
 from agent.pagerduty.models import Incident
-from agent.postmortem.schedule import ScheduleStore, default_path, parse_duration, parse_since
+from agent.surfaces.schedule import ScheduleStore, default_path, parse_duration, parse_since
 
 OVERLAP = timedelta(minutes=5)
 """Each schedule window starts this much before the last one ended: late-listed incidents
