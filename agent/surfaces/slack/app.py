@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -282,23 +282,21 @@ def build_slack_app(approvals: SlackApprovals, signing_secret: str | None) -> As
     )
     a = approvals
 
-    @app.action(blocks.APPROVE)
-    async def on_approve(ack, body, action) -> None:  # noqa: ANN001 -- bolt injects by name
-        async with a.working():  # counted from before the ack, so drain() cannot miss it
-            await ack()
-            user, channel, _ = _click(body)
-            ref = await _ref(a, action.get("value"), user, channel)
-            if ref:
-                await a.decide(ref, user, channel, _approve, "approved")
+    def approving(verb: str) -> Callable[..., Awaitable[None]]:
+        """Approve and Retry are one answer (go ahead) told in two words."""
 
-    @app.action(blocks.RETRY)
-    async def on_retry(ack, body, action) -> None:  # noqa: ANN001
-        async with a.working():
-            await ack()
-            user, channel, _ = _click(body)
-            ref = await _ref(a, action.get("value"), user, channel)
-            if ref:
-                await a.decide(ref, user, channel, _approve, "retried")
+        async def on_click(ack, body, action) -> None:  # noqa: ANN001 -- bolt injects by name
+            async with a.working():  # counted from before the ack, so drain() cannot miss it
+                await ack()
+                user, channel, _ = _click(body)
+                ref = await _ref(a, action.get("value"), user, channel)
+                if ref:
+                    await a.decide(ref, user, channel, _approve, verb)
+
+        return on_click
+
+    app.action(blocks.APPROVE)(approving("approved"))
+    app.action(blocks.RETRY)(approving("retried"))
 
     @app.action(blocks.EDIT)
     async def on_edit(ack, body, action) -> None:  # noqa: ANN001
