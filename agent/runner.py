@@ -15,11 +15,12 @@ before it sends again, so nothing lands twice.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -80,20 +81,24 @@ OnPause = Callable[[Outcome], Awaitable[None]]
 class Runner:
     def __init__(
         self,
-        builder: StateGraph,
+        builder: StateGraph[Any, Any, Any, Any],
         services: Services,
         checkpointer: BaseCheckpointSaver,
         *,
         graph_name: str = "incident_response",
         surface: str = "cli",
+        context: Context | None = None,
         on_pause: OnPause | None = None,
         on_decided: OnPause | None = None,
         on_step: Callable[[str], None] | None = None,
     ) -> None:
+        """`context`: the graph's run-time options (services, surface and look_only are
+        the runner's own and set on every run)."""
         self.graph = builder.compile(checkpointer=checkpointer, name=graph_name)
         self.services = services
         self.graph_name = graph_name
         self.surface = surface
+        self.context = context or Context()
         self.on_pause = on_pause
         self.on_decided = on_decided
         self.on_step = on_step
@@ -101,10 +106,23 @@ class Runner:
     def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
 
-    async def start(self, inputs: dict[str, Any], thread_id: str | None = None) -> Outcome:
+    async def start(
+        self,
+        inputs: dict[str, Any],
+        thread_id: str | None = None,
+        *,
+        prompt: str | None = None,
+        durability: Literal["sync", "exit"] = "sync",
+    ) -> Outcome:
+        """Run a new thread to its end or its first pause.
+
+        `prompt` names the thread in `approvals` (the input's prompt by default).
+        `durability="exit"` (one checkpoint when the run stops, not one per step) is for
+        graphs that write nothing before their first pause, as the post-mortem's reads.
+        """
         thread_id = thread_id or uuid.uuid4().hex[:12]
-        await self._drive(inputs, thread_id)
-        return await self._settle(thread_id, prompt=str(inputs.get("prompt", "")))
+        await self._drive(inputs, thread_id, durability=durability)
+        return await self._settle(thread_id, prompt=prompt or str(inputs.get("prompt", "")))
 
     async def resume(
         self,
@@ -242,13 +260,15 @@ class Runner:
                 log.exception("announcing the decision on thread %s failed", thread_id)
         return outcome
 
-    async def _drive(self, inputs: Any, thread_id: str, *, look_only: bool = False) -> None:
-        context = Context(services=self.services, surface=self.surface, look_only=look_only)
+    async def _drive(self, inputs: Any, thread_id: str, *, look_only: bool = False,
+                     durability: Literal["sync", "exit"] = "sync") -> None:
+        context = dataclasses.replace(self.context, services=self.services, surface=self.surface,
+                                      look_only=look_only)
         # "sync": each step's checkpoint is on disk before the next step starts, so a
         # crash never leaves a write sent under a decision the checkpoint lacks.
         async for update in self.graph.astream(  # type: ignore[call-overload]
             inputs, self._config(thread_id), context=context, stream_mode="updates",
-            durability="sync",
+            durability=durability,
         ):
             if self.on_step is not None:
                 for node in update:
@@ -270,7 +290,10 @@ class Runner:
             status = pause_kind(intr.value)
             text = intr.value["action_requests"][0].get("description", "")
             return Outcome(thread_id, status, text, intr.id, intr.value, values)
-        return Outcome(thread_id, values.get("status", "done"), values.get("report", ""), values=values)
+        report = values.get("report", "")
+        if not isinstance(report, str):  # the post-mortem's report is JSON; its Markdown is the text
+            report = values.get("markdown", "")
+        return Outcome(thread_id, values.get("status", "done"), report, values=values)
 
     async def _settle(self, thread_id: str, *, prompt: str) -> Outcome:
         snapshot = await self.graph.aget_state(self._config(thread_id))

@@ -1,9 +1,10 @@
 """What nodes need at run time, handed in through LangGraph's runtime context.
 
 The CLI and the server build `Services` once per process and pass them as
-`Context(services=...)`. Studio (`langgraph dev`) passes no services, so the
-first node that needs them builds a process-wide set from the settings, lazily:
-nothing is built at import time.
+`Context(services=...)`, through the runner. Studio (`langgraph dev`) can only
+pass JSON as context, never open clients, so the first node that needs them
+builds a per-event-loop set from the settings, lazily: nothing is built at
+import time. That lazy set is the one module-level state left, for Studio's sake.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.approvals.store import ApprovalStore, open_approval_store
 from agent.config import Settings, get_settings
@@ -74,15 +75,21 @@ class SenderError(ValueError):
 
 @dataclass
 class Context:
-    """Run-time configuration of a graph run."""
+    """Run-time configuration of a run of any graph (the one context schema of them all)."""
 
     services: Services | None = None
-    """PagerDuty client, catalog cache and approval store; built from settings when absent."""
+    """PagerDuty client, catalog cache, approval store and settings; built from settings when absent."""
     surface: str = "studio"
     """Who asked: cli, slack, webhook or studio; shown in notes and the audit log."""
-    extra: dict = field(default_factory=dict)
     look_only: bool = False
     """Closing a write that stopped midway: report what landed, send nothing."""
+    chat_model: Callable[[Settings], Any] | None = None
+    """A `BaseChatModel | None` from the settings (typed loosely: LangChain loads only when used).
+    Builds the post-mortem narrative's model; `narrate.chat_model` (ChatOpenAI if configured) when absent."""
+    propose_note: bool = False
+    """Post-mortem: also propose an incident note with the summary (a write: it goes to approval)."""
+    slack_channel: str | None = None
+    """Post-mortem: propose a Slack post of the summary to this channel (data only)."""
 
 
 @asynccontextmanager
@@ -144,6 +151,11 @@ async def services_for(runtime: Runtime[Context] | None) -> Services:
     return _defaults[loop][0]
 
 
-def surface_of(runtime: Runtime[Context] | None) -> str:
+def context_of(runtime: Runtime[Context] | None) -> Context:
+    """The run's context; the defaults when the run has none (a bare `ainvoke`, Studio)."""
     ctx = runtime.context if runtime is not None else None
-    return ctx.surface if isinstance(ctx, Context) else "studio"
+    return ctx if isinstance(ctx, Context) else Context()
+
+
+def surface_of(runtime: Runtime[Context] | None) -> str:
+    return context_of(runtime).surface

@@ -1,17 +1,18 @@
 """Incident -> post-mortem: timeline, metrics, narrative, Markdown and JSON.
 
     fetch_incident -> fetch_log_entries -> build_timeline -> narrate -> publish
+        -> approve_note (interrupt) -> post_note -> close
+                                      post_note -> await_retry (interrupt) -> post_note | close
 
-                                                         -> approve_note -> post_note
-
-Reads, up to `publish`. The optional incident note is a write: `publish`
-proposes it, `approve_note` pauses for a human (the same HITL protocol as
-every write) and only `post_note` sends it.
+Reads, up to `publish`. The optional incident note is a write, taken through
+the same steps as every write (`agent.approvals.steps`): `approve_note`
+pauses for a human (recorded in the approvals store, the answer claimed by
+the runner and audited), only `post_note` sends it, exactly once, and a note
+that fails waits in `await_retry` for `incident-agent retry` or a reject.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import timedelta
 from typing import Any, Literal
@@ -20,38 +21,29 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agent.actions import ActionError, Proposal, build_proposal, rebuild_proposal
-from agent.approvals.ask import review
+from agent.actions import Proposal, build_proposal
+from agent.approvals import Decision, steps
 from agent.pagerduty.catalog import Catalog
 from agent.pagerduty.client import PagerDutyClient
-from agent.pagerduty.errors import NotFound, PagerDutyError, plain
+from agent.pagerduty.errors import NotFound
 from agent.pagerduty.models import Incident
-from agent.pagerduty.writes import with_ref
 from agent.postmortem import narrate as narration
-from agent.postmortem.context import Context
 from agent.postmortem.held import HELD, Held, LogRef
 from agent.postmortem.metrics import compute_metrics
 from agent.postmortem.render import build_report, human_duration, to_markdown
 from agent.postmortem.state import InputState, State
 from agent.postmortem.timeline import build_timeline as make_timeline
+from agent.runtime import Context, context_of, services_for
+
+GRAPH = "postmortem"
 
 NO_CATALOG = Catalog(services=[])  # a note names no catalog object: nothing to check there
 NUMBER = re.compile(r"#?(\d+)")
 LOG_MARGIN = timedelta(days=1)
 
 
-def _context(runtime: Runtime[Context] | None) -> Context:
-    ctx = runtime.context if runtime is not None else None
-    return ctx if isinstance(ctx, Context) else Context()
-
-
 async def _client(runtime: Runtime[Context]) -> PagerDutyClient:
-    ctx = _context(runtime)
-    if ctx.pd is not None:
-        return ctx.pd
-    from agent.runtime import services_for
-
-    return (await services_for(None)).pd
+    return (await services_for(runtime)).pd
 
 
 async def fetch_incident(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -64,7 +56,7 @@ async def fetch_incident(state: State, runtime: Runtime[Context]) -> dict[str, A
     except NotFound:
         incident = None
     if incident is None:
-        return {"error": f"no incident {ask!r} in this PagerDuty account"}
+        return {"error": f"no incident {ask!r} in this PagerDuty account", "status": "error"}
     return {"incident_record": incident.model_dump(mode="json", exclude_none=True)}
 
 
@@ -105,8 +97,8 @@ async def build_timeline(state: State, runtime: Runtime[Context]) -> dict[str, A
 
 
 async def narrate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = _context(runtime)
-    settings = ctx.resolved_settings()
+    ctx = context_of(runtime)
+    settings = (await services_for(runtime)).settings
     model = (ctx.chat_model or narration.chat_model)(settings)
     result = await narration.narrate(await _report(state, runtime), model)
     return {"narrative": result.text, "narrative_source": result.source,
@@ -114,16 +106,16 @@ async def narrate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 async def publish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = _context(runtime)
+    ctx = context_of(runtime)
     report = await _report(state, runtime)
-    update: dict[str, Any] = {"report": report, "markdown": to_markdown(report)}
+    update: dict[str, Any] = {"report": report, "markdown": to_markdown(report), "status": "done"}
     summary = _summary(report)
     if ctx.propose_note:
         note = build_proposal(
             "add_note", {"incident_id": report["incident"]["id"], "content": summary}, NO_CATALOG,
             reasons=["the post-mortem summary, for the incident's record"],
             effects=["adds a note to the incident; nobody is paged"])
-        update["proposed_note"] = note.model_dump(mode="json")
+        update.update(proposal=note.model_dump(mode="json"), status="running")
     channel = ctx.slack_channel
     if channel:
         update["proposed_slack_post"] = {"channel": channel, "text": summary,
@@ -131,39 +123,64 @@ async def publish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return update
 
 
-async def approve_note(state: State, runtime: Runtime[Context]) -> Command[Literal["post_note", "approve_note", "__end__"]]:
-    """Pause for the human. No side effect before `review`: this re-runs on resume."""
-    proposal = Proposal.model_validate(state.proposed_note)
-    decision = review(proposal, state.note_feedback)
-    if decision.type == "reject":
-        return Command(goto=END, update={"note_result": {"status": "rejected", "by": decision.approver.name}})
-    if decision.type == "edit":
-        try:
-            proposal = rebuild_proposal(proposal, decision.edited_args or {}, NO_CATALOG)
-        except ActionError as exc:
-            return Command(goto="approve_note", update={"note_feedback": f"Edit refused: {exc}"})
-    return Command(goto="post_note", update={"proposed_note": proposal.model_dump(mode="json"),
-                                             "note_feedback": None})
+async def approve_note(
+    state: State, runtime: Runtime[Context]
+) -> Command[Literal["post_note", "approve_note", "close"]]:
+    """Pause for the human. No side effect before the pause: this re-runs on resume."""
+    svc = await services_for(runtime)
+    answer = await steps.approve(svc, Proposal.model_validate(state.proposal), graph=GRAPH,
+                                 prompt=prompt_for(state.incident), feedback=state.feedback)
+    if answer.status == "rejected":
+        return Command(goto="close", update={"status": "rejected",
+                                             "decision": answer.decision.model_dump(mode="json")})
+    if answer.status == "refused":
+        return Command(goto="approve_note", update={"feedback": answer.feedback})
+    return Command(goto="post_note", update={"proposal": answer.proposal.model_dump(mode="json"),
+                                             "decision": answer.decision.model_dump(mode="json"),
+                                             "feedback": None})
 
 
-async def post_note(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Post the approved note once: it carries a reference derived from the thread,
-    and a re-run (a retry, a resume after a crash) looks for it before sending."""
-    from langgraph.config import get_config
+async def post_note(state: State, runtime: Runtime[Context]) -> Command[Literal["close", "await_retry"]]:
+    """Post the approved note exactly once (a retry, a resume after a crash looks first), audited."""
+    svc = await services_for(runtime)
+    decision = Decision.model_validate(state.decision) if state.decision else None
+    done = await steps.execute(svc, Proposal.model_validate(state.proposal), decision,
+                               look_only=context_of(runtime).look_only)
+    if done.error:
+        return Command(goto="await_retry", update={"note_result": done.result, "status": "failed",
+                                                   "error": done.error})
+    return Command(goto="close", update={"note_result": done.result, "status": "done", "error": None})
 
-    pd = await _client(runtime)
-    thread = str(get_config()["configurable"].get("thread_id", "no-thread"))
-    call = with_ref(Proposal.model_validate(state.proposed_note).call,
-                    hashlib.sha256(f"{thread}:postmortem-note".encode()).hexdigest()[:10])
-    try:
-        written = await pd.write(call, look_first=True)
-    except PagerDutyError as exc:
-        return {"note_result": {"status": "failed", "error": plain(exc)}}
-    return {"note_result": {"status": "posted", "note": written.body.get("note", {})}}
+
+async def await_retry(state: State, runtime: Runtime[Context]) -> Command[Literal["post_note", "close"]]:
+    """A note that did not land waits here: retry posts it (looking first), reject closes."""
+    svc = await services_for(runtime)
+    proposal = Proposal.model_validate(state.proposal)
+    closed = await steps.await_retry(
+        svc, proposal, graph=GRAPH, prompt=prompt_for(state.incident), error=state.error,
+        landed=state.note_result, description=f"{proposal.summary}\n\nNot posted: {state.error}")
+    if closed is not None:
+        return Command(goto="close", update={"status": "rejected",
+                                             "closed_by": closed.model_dump(mode="json")})
+    return Command(goto="post_note", update={"status": "running"})
+
+
+async def close(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The end of the note's path; the approvals store learns it whoever drove the graph."""
+    svc = await services_for(runtime)
+    status = "done" if state.status == "running" else state.status
+    await svc.store.record_finish(steps.thread_id(), graph=GRAPH, prompt=prompt_for(state.incident),
+                                  status=status)
+    return {"status": status}
+
+
+def prompt_for(incident: str) -> str:
+    """How a post-mortem's thread is named in `incident-agent approvals` and Slack."""
+    return f"post-mortem of incident {incident}"
 
 
 def _after_publish(state: State) -> str:
-    return "approve_note" if state.proposed_note else END
+    return "approve_note" if state.proposal else END
 
 
 async def _report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -189,7 +206,7 @@ def _found(state: State) -> str:
     return END if state.error else "fetch_log_entries"
 
 
-def build_graph() -> StateGraph:
+def build_graph() -> StateGraph[State, Context, InputState, State]:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node(fetch_incident)
     builder.add_node(fetch_log_entries)
@@ -198,14 +215,16 @@ def build_graph() -> StateGraph:
     builder.add_node(publish)
     builder.add_node(approve_note)
     builder.add_node(post_note)
+    builder.add_node(await_retry)
+    builder.add_node(close)
     builder.add_edge(START, "fetch_incident")
     builder.add_conditional_edges("fetch_incident", _found, ["fetch_log_entries", END])
     builder.add_edge("fetch_log_entries", "build_timeline")
     builder.add_edge("build_timeline", "narrate")
     builder.add_edge("narrate", "publish")
     builder.add_conditional_edges("publish", _after_publish, ["approve_note", END])
-    builder.add_edge("post_note", END)
+    builder.add_edge("close", END)
     return builder
 
 
-graph = build_graph().compile()
+graph = build_graph().compile(name=GRAPH)

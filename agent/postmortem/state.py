@@ -6,7 +6,7 @@ The log and the timeline are large: the state refers to them (`log_ref`) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass
@@ -37,13 +37,20 @@ class State(InputState):
     """The JSON post-mortem: incident, metrics, timeline, anomalies, narrative."""
     markdown: str = ""
     """The Markdown post-mortem with its Mermaid timeline."""
-    proposed_note: dict[str, Any] | None = None
+    proposal: dict[str, Any] | None = None
     """The incident note as a write (agent.actions.Proposal): sent only once approved."""
-    note_feedback: str | None = None
+    feedback: str | None = None
     """Why the last edit of the note was refused, shown when asking again."""
+    decision: dict[str, Any] | None = None
+    """The human's answer to the note (approve or edit, with who and from where)."""
+    closed_by: dict[str, Any] | None = None
+    """The reject that closed a note which had failed, if one did."""
     note_result: dict[str, Any] | None = None
-    """posted (with the note) or rejected (with who)."""
+    """The note as PagerDuty holds it (id, content), once posted."""
+    status: Literal["running", "done", "error", "failed", "rejected"] = "running"
+    """done (the post-mortem, and the note if one was asked, are made), error (no such incident),
+    failed (the note did not land: it waits for a retry) or rejected (the note was)."""
     proposed_slack_post: dict[str, Any] | None = None
     """A Slack post (channel, text) for whoever posts; data only."""
     error: str | None = None
-    """Why the post-mortem could not be made (incident not found)."""
+    """Why the post-mortem could not be made (incident not found), or why the note did not land."""

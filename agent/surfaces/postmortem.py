@@ -1,9 +1,12 @@
 """`incident-agent postmortem`: one incident, every incident resolved since a time, or a schedule.
 
-    postmortem 1201 [--format md|json] [--out FILE]
+    postmortem 1201 [--format md|json] [--out FILE] [--note]
     postmortem --since 2026-11-01T00:00Z [--out DIR]
     postmortem --every 1h [--out DIR] [--once | --max-runs N]
 
+Every post-mortem runs through the runner, as every thread does: with
+`--note` its summary is proposed as an incident note, which waits for a human
+like any write (`incident-agent approvals`, `approve`, `reject`, Slack).
 The schedule remembers its last window and what it wrote in a SQLite file
 beside the checkpoint (`schedule.py`); each post-mortem is written once,
 keyed by incident id, and a restart catches up on incidents resolved while
@@ -23,7 +26,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -41,6 +44,9 @@ from agent.pagerduty.client import PagerDutyClient
 from agent.pagerduty.models import Incident
 from agent.surfaces.schedule import ScheduleStore, default_path, parse_duration, parse_since
 
+if TYPE_CHECKING:  # LangGraph and LangChain load only when a post-mortem runs
+    from agent.runner import Runner
+
 OVERLAP = timedelta(minutes=5)
 """Each schedule window starts this much before the last one ended: late-listed incidents
 are not missed, and the written-table keeps them from being written twice."""
@@ -52,25 +58,40 @@ err = Console(stderr=True)
 
 
 @contextlib.asynccontextmanager
-async def open_graph(settings: Settings) -> AsyncIterator[Any]:
-    """The post-mortem graph compiled with the SQLite checkpointer."""
+async def open_runner(settings: Settings, *, note: bool = False) -> AsyncIterator[Runner]:
+    """The post-mortem graph's runner: the same door, store and audit as every graph's."""
     from agent.checkpoint import open_checkpointer
-    from graphs.postmortem import build_graph
+    from agent.runner import Runner
+    from agent.runtime import Context, open_services
+    from graphs.postmortem import GRAPH, build_graph
 
-    async with open_checkpointer(settings) as saver:
-        yield build_graph().compile(checkpointer=saver)
+    async with open_services(settings) as services, open_checkpointer(settings) as saver:
+        on_pause = None
+        if settings.slack_bot_token and settings.slack_channel:  # the note's pause, in Slack too
+            from agent.surfaces.slack.notify import announcer
+
+            on_pause = announcer(settings, services)
+        yield Runner(build_graph(), services, saver, graph_name=GRAPH, surface="cli",
+                     context=Context(propose_note=note), on_pause=on_pause)
 
 
-async def make_postmortem(graph: Any, pd: PagerDutyClient, settings: Settings, incident: str,
+async def make_postmortem(runner: Runner, incident: str,
                           progress: Progress | None = None) -> dict[str, Any]:
-    """Run the graph for one incident; the final state (report, markdown, error)."""
-    config = {"configurable": {"thread_id": f"postmortem-{incident}-{uuid.uuid4().hex[:12]}"}}
-    from agent.postmortem.context import Context  # LangChain loads only when a post-mortem runs
+    """Run the graph for one incident; the final state (report, markdown, error), and
+    `thread_id` and `paused` when the note waits for a human."""
+    from graphs.postmortem import prompt_for
 
-    context = Context(settings=settings, pd=pd)
+    pd = runner.services.pd
     task = progress.add_task(f"#{incident.lstrip('#')}: starting", total=len(STEPS)) \
         if progress else None
-    state: dict[str, Any] = {}
+    step = "fetch_incident"
+
+    def on_step(node: str) -> None:
+        nonlocal step
+        names = list(STEPS)
+        step = names[min(names.index(node) + 1, len(names) - 1)] if node in STEPS else node
+        if progress is not None and task is not None and node in STEPS:
+            progress.advance(task)
 
     async def tick() -> None:  # the request count shows a long fetch is moving
         while progress is not None and task is not None:
@@ -78,24 +99,28 @@ async def make_postmortem(graph: Any, pd: PagerDutyClient, settings: Settings, i
                                               f"({pd.counter.total} requests)")
             await asyncio.sleep(0.2)
 
-    step = "fetch_incident"
+    runner.on_step = on_step
     ticker = asyncio.create_task(tick())
     try:
         # Reads up to the note's approval: one checkpoint when the run stops (done, or paused
         # for the note) rather than one per step; a crashed run simply runs again.
-        async for update in graph.astream({"incident": incident}, config, context=context,
-                                          stream_mode="updates", durability="exit"):
-            for node, changes in update.items():
-                state.update(changes or {})
-                names = list(STEPS)
-                step = names[min(names.index(node) + 1, len(names) - 1)] if node in STEPS else node
-                if progress is not None and task is not None:
-                    progress.advance(task)
+        outcome = await runner.start({"incident": incident},
+                                     f"postmortem-{incident.lstrip('#')}-{uuid.uuid4().hex[:12]}",
+                                     prompt=prompt_for(incident), durability="exit")
     finally:
+        runner.on_step = None
         ticker.cancel()
         if progress is not None and task is not None:
             progress.remove_task(task)
-    return state
+    paused = outcome.status in ("awaiting_approval", "failed") and outcome.interrupt_id is not None
+    return {**outcome.values, "thread_id": outcome.thread_id, "paused": paused}
+
+
+def _tell_paused(state: dict[str, Any]) -> None:
+    if state.get("paused"):
+        thread = state["thread_id"]
+        err.print(f"the note on {state['incident']} waits for approval: incident-agent approve "
+                  f"{thread} | incident-agent reject {thread} --reason '…'", highlight=False)
 
 
 def rendered(state: dict[str, Any], fmt: str) -> str:
@@ -133,15 +158,15 @@ def _progress() -> Progress:
                     MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True)
 
 
-async def one(settings: Settings, incident: str, fmt: str, out: Path | None) -> int:
-    from agent.pagerduty.embedded import connect
-
-    async with connect(settings) as pd, open_graph(settings) as graph:
+async def one(settings: Settings, incident: str, fmt: str, out: Path | None,
+              note: bool = False) -> int:
+    async with open_runner(settings, note=note) as runner:
         with _progress() as progress:
-            state = await make_postmortem(graph, pd, settings, incident, progress)
-    if state.get("error"):
-        err.print(f"[red]{state['error']}[/red]")
+            state = await make_postmortem(runner, incident, progress)
+    if state.get("report") is None:
+        err.print(f"[red]{state.get('error') or 'no post-mortem was made'}[/red]")
         return 1
+    _tell_paused(state)
     text = rendered(state, fmt)
     if out:
         _write(out, text)
@@ -152,18 +177,17 @@ async def one(settings: Settings, incident: str, fmt: str, out: Path | None) -> 
 
 
 async def since_mode(settings: Settings, since: datetime, fmt: str, out: Path | None,
-                     lookback: timedelta) -> int:
-    from agent.pagerduty.embedded import connect
-
+                     lookback: timedelta, note: bool = False) -> int:
     now = datetime.now(UTC)
-    async with connect(settings) as pd, open_graph(settings) as graph:
-        incidents = await resolved_between(pd, since, now, lookback)
+    async with open_runner(settings, note=note) as runner:
+        incidents = await resolved_between(runner.services.pd, since, now, lookback)
         states = []
         with _progress() as progress:
             overall = progress.add_task(f"{len(incidents)} incidents resolved since {since:%Y-%m-%d %H:%M}Z",
                                         total=len(incidents))
             for incident in incidents:
-                state = await make_postmortem(graph, pd, settings, incident.id, progress)
+                state = await make_postmortem(runner, incident.id, progress)
+                _tell_paused(state)
                 states.append(state)
                 if out:
                     _write(out / f"{incident.id}.{fmt}", rendered(state, fmt))
@@ -178,10 +202,8 @@ async def since_mode(settings: Settings, since: datetime, fmt: str, out: Path | 
 
 
 async def schedule(settings: Settings, every: timedelta, fmt: str, out: Path, since: str | None,
-                   lookback: timedelta, max_runs: int | None) -> int:
+                   lookback: timedelta, max_runs: int | None, note: bool = False) -> int:
     """Every `every`: post-mortems for incidents resolved since the last run, each once."""
-    from agent.pagerduty.embedded import connect
-
     store = ScheduleStore(default_path(settings.incident_agent_checkpoint))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -190,7 +212,8 @@ async def schedule(settings: Settings, every: timedelta, fmt: str, out: Path, si
             loop.add_signal_handler(sig, stop.set)
     runs = 0
     try:
-        async with connect(settings) as pd, open_graph(settings) as graph:
+        async with open_runner(settings, note=note) as runner:
+            pd = runner.services.pd
             while not stop.is_set():
                 now = datetime.now(UTC)
                 last = store.last_until()
@@ -204,7 +227,8 @@ async def schedule(settings: Settings, every: timedelta, fmt: str, out: Path, si
                     for incident in incidents:
                         if stop.is_set():
                             break
-                        state = await make_postmortem(graph, pd, settings, incident.id, progress)
+                        state = await make_postmortem(runner, incident.id, progress)
+                        _tell_paused(state)
                         path = out / f"{incident.id}.{fmt}"
                         _write(path, rendered(state, fmt))
                         at = resolved_at(incident)
@@ -241,6 +265,8 @@ def postmortem(
     max_runs: Annotated[int | None, typer.Option(help="With --every: stop after N runs.")] = None,
     lookback: Annotated[str, typer.Option(
         help="How long before the window an incident resolved in it may have been created.")] = "30d",
+    note: Annotated[bool, typer.Option(
+        "--note", help="Also propose the summary as an incident note; it waits for approval.")] = False,
 ) -> None:
     """Post-mortem: timeline, metrics, Mermaid chart and narrative for resolved incidents."""
     if fmt not in ("md", "json"):
@@ -254,12 +280,13 @@ def postmortem(
         back = parse_duration(lookback)
         if every:
             code = asyncio.run(schedule(settings, parse_duration(every), fmt, out or Path("postmortems"),
-                                        since, back, 1 if once else max_runs))
+                                        since, back, 1 if once else max_runs, note))
         elif since:
-            code = asyncio.run(since_mode(settings, parse_since(since, datetime.now(UTC)), fmt, out, back))
+            code = asyncio.run(since_mode(settings, parse_since(since, datetime.now(UTC)), fmt, out, back,
+                                          note))
         else:
             assert incident is not None
-            code = asyncio.run(one(settings, incident, fmt, out))
+            code = asyncio.run(one(settings, incident, fmt, out, note))
     except KeyboardInterrupt:
         err.print("stopped")
         code = 130

@@ -57,11 +57,11 @@ class Events:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.runner: Runner | None = None
+        self.postmortems: Runner | None = None
         self.services: Services | None = None
-        self.saver: Any = None
 
     async def __call__(self, kind: str, incident_id: str, text: str = "") -> None:
-        if self.runner is None or self.services is None:
+        if self.runner is None or self.postmortems is None:
             raise RuntimeError("the server is not started")
         if kind == "triage":
             outcome = await self.runner.start({"prompt": text or f"PagerDuty incident {incident_id}"})
@@ -70,21 +70,22 @@ class Events:
             await self._postmortem(incident_id)
 
     async def _postmortem(self, incident_id: str) -> None:
-        from agent.postmortem.context import Context as PostmortemContext
-        from graphs.postmortem import build_graph as build_postmortem
+        """Through the runner like every thread: its note's pause is in `approvals` and Slack."""
+        import uuid
 
-        assert self.services is not None
-        graph: Any = build_postmortem().compile(checkpointer=self.saver, name="postmortem")
-        ctx = PostmortemContext(settings=self.settings, pd=self.services.pd,
-                                slack_channel=self.settings.slack_channel)
-        config = {"configurable": {"thread_id": f"postmortem-{incident_id}"}}
-        values = await graph.ainvoke({"incident": incident_id}, config, context=ctx)
-        post = values.get("proposed_slack_post") if isinstance(values, dict) else None
+        from graphs.postmortem import prompt_for
+
+        assert self.postmortems is not None
+        outcome = await self.postmortems.start(
+            {"incident": incident_id}, f"postmortem-{incident_id}-{uuid.uuid4().hex[:12]}",
+            prompt=prompt_for(incident_id), durability="exit")
+        post = outcome.values.get("proposed_slack_post")
         if post and slack_configured(self.settings):
             from agent.surfaces.slack.notify import web_client
 
             await web_client(self.settings).chat_postMessage(channel=post["channel"], text=post["text"])
-        log.info("webhook post-mortem of %s done", incident_id)
+        log.info("webhook post-mortem of %s: thread %s is %s", incident_id, outcome.thread_id,
+                 outcome.status)
 
 
 def _webhook_routes(settings: Settings, events: Events, *, unverifiable: bool) -> tuple[list[Route], Any]:
@@ -111,7 +112,10 @@ def create_app(settings: Settings, *, unverifiable_endpoints: bool = True) -> St
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from agent.runtime import Context
         from graphs.incident_response import build_graph
+        from graphs.postmortem import GRAPH as POSTMORTEM
+        from graphs.postmortem import build_graph as build_postmortem
 
         async with AsyncExitStack() as stack:
             services = await stack.enter_async_context(open_services(settings))
@@ -121,10 +125,16 @@ def create_app(settings: Settings, *, unverifiable_endpoints: bool = True) -> St
                 from agent.surfaces.slack.notify import announcer, web_client
 
                 on_pause = announcer(settings, services, client=web_client(settings))
+            # The webhook's post-mortems propose their summary as a note, for a human to approve.
+            notes = Context(propose_note=True, slack_channel=settings.slack_channel)
             runners = {"incident_response": Runner(build_graph(), services, saver, surface="slack",
-                                                   on_pause=on_pause)}
+                                                   on_pause=on_pause),
+                       POSTMORTEM: Runner(build_postmortem(), services, saver, graph_name=POSTMORTEM,
+                                          surface="slack", context=notes, on_pause=on_pause)}
             events.runner = Runner(build_graph(), services, saver, surface="webhook", on_pause=on_pause)
-            events.services, events.saver = services, saver
+            events.postmortems = Runner(build_postmortem(), services, saver, graph_name=POSTMORTEM,
+                                        surface="webhook", context=notes, on_pause=on_pause)
+            events.services = services
             app.state.services, app.state.runners = services, runners
             app.state.slack = app.state.slack_handler = None
             if slack_configured(settings):

@@ -6,23 +6,17 @@ from datetime import timedelta
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
-from pydantic import SecretStr
 
-from agent.config import Settings
-from agent.pagerduty.client import PagerDutyClient
-from agent.postmortem.context import Context
+from agent.runtime import Context
 from graphs.postmortem import build_graph, graph
 
 from .entries import dev_expected
-
-
-def settings_for(tmp_path) -> Settings:
-    return Settings(_env_file=None, incident_agent_checkpoint=tmp_path / "ck.sqlite")
+from .services import sandbox_services
 
 
 async def run(sandbox, tmp_path, incident: str, **ctx):
-    async with PagerDutyClient(sandbox.base_url, SecretStr("sandbox-token")) as pd:
-        context = Context(settings=settings_for(tmp_path), pd=pd, **ctx)
+    async with sandbox_services(sandbox, tmp_path) as services:
+        context = Context(services=services, **ctx)
         return await graph.ainvoke({"incident": incident}, context=context)
 
 
@@ -34,7 +28,7 @@ async def test_dev_incident_metrics_through_sandbox_and_client(sandbox, tmp_path
             assert state["report"]["metrics"] == state["metrics"]
             assert state["anomalies"] == [] and state["narrative_source"] == "template"
             assert "```mermaid\ngantt" in state["markdown"]
-            assert state.get("proposed_note") is None  # a write only when asked, and only as data
+            assert state.get("proposal") is None  # a write only when asked, and only as data
 
 
 async def test_unknown_incident_ends_with_an_error(sandbox, tmp_path):
@@ -47,10 +41,8 @@ async def test_unknown_incident_ends_with_an_error(sandbox, tmp_path):
 async def test_note_waits_for_approval_and_is_posted_once_approved(sandbox, tmp_path):
     before = len(sandbox.state.notes("PINCD01"))
     pm = build_graph().compile(checkpointer=InMemorySaver())
-    async with PagerDutyClient(sandbox.base_url, SecretStr("sandbox-token"),
-                               default_from="susan.clark@contoso.example") as pd:
-        context = Context(settings=settings_for(tmp_path), pd=pd, propose_note=True,
-                          slack_channel="C0INC")
+    async with sandbox_services(sandbox, tmp_path, pagerduty_from="susan.clark@contoso.example") as svc:
+        context = Context(services=svc, propose_note=True, slack_channel="C0INC")
         for thread, answer in (("no", {"decisions": [{"type": "reject", "message": "later"}]}),
                                ("yes", {"decisions": [{"type": "approve"}]})):
             config = {"configurable": {"thread_id": thread}}
@@ -64,7 +56,7 @@ async def test_note_waits_for_approval_and_is_posted_once_approved(sandbox, tmp_
             assert len(sandbox.state.notes("PINCD01")) == before  # nothing before the answer
             state = await pm.ainvoke(Command(resume={pause.id: answer}), config, context=context)
             assert "__interrupt__" not in state
-        assert state["note_result"]["status"] == "posted"
+        assert state["status"] == "done" and state["note_result"]["action"] == "add_note"
     notes = sandbox.state.notes("PINCD01")
     assert len(notes) == before + 1  # the rejected thread wrote nothing
     assert "6 min 30 s" in notes[-1]["content"]
@@ -90,7 +82,7 @@ def test_graph_module_exports():
     assert graph.checkpointer is None  # Studio / langgraph dev supplies its own
     assert list(build_graph().compile().get_graph().nodes) == [
         "__start__", "fetch_incident", "fetch_log_entries", "build_timeline", "narrate", "publish",
-        "approve_note", "post_note", "__end__"]
+        "approve_note", "post_note", "await_retry", "close", "__end__"]
 
 
 async def test_an_open_incident_opened_with_an_assignee_has_no_reassignment(sandbox, tmp_path):
@@ -98,8 +90,8 @@ async def test_an_open_incident_opened_with_an_assignee_has_no_reassignment(sand
     that first assignment with a user agent. It is the initial assignment, not a reassignment;
     with nothing acknowledged or resolved, those rows say "—"."""
     ref = {"type": "user_reference"}
-    async with PagerDutyClient(sandbox.base_url, SecretStr("sandbox-token"),
-                               default_from="susan.clark@contoso.example") as pd:
+    async with sandbox_services(sandbox, tmp_path, pagerduty_from="susan.clark@contoso.example") as svc:
+        pd = svc.pd
         body = await pd.request("POST", "/incidents", json={"incident": {
             "type": "incident", "title": "Checkout latency", "urgency": "high",
             "service": {"id": "PAPI001", "type": "service_reference"},

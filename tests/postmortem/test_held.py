@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from langgraph.checkpoint.memory import InMemorySaver
-from pydantic import SecretStr
 
-from agent.pagerduty import PagerDutyClient
-from agent.postmortem.context import Context
 from agent.postmortem.held import HELD
+from agent.runtime import Context
 from graphs.postmortem import build_graph
+
+from .services import sandbox_services
 
 ENTRIES = 1_500
 
@@ -27,14 +27,14 @@ def _noisy(sandbox) -> str:
     return incident["id"]
 
 
-async def test_checkpoints_before_the_report_do_not_carry_the_log(sandbox):
+async def test_checkpoints_before_the_report_do_not_carry_the_log(sandbox, tmp_path):
     incident_id = _noisy(sandbox)
     saver = InMemorySaver()
     graph = build_graph().compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "held-1"}}
-    async with PagerDutyClient(sandbox.base_url, SecretStr("sandbox-token")) as pd:
+    async with sandbox_services(sandbox, tmp_path) as svc:
         state = await graph.ainvoke({"incident": incident_id}, config,
-                                    context=Context(pd=pd, chat_model=lambda _s: None))
+                                    context=Context(services=svc, chat_model=lambda _s: None))
     total = len(sandbox.state.log_entries(incident_id))
     assert state["log_ref"]["count"] == total and state["metrics"]["log_entries"] == total
     assert len(state["report"]["timeline"]) == total  # the output has every event ...
@@ -45,12 +45,13 @@ async def test_checkpoints_before_the_report_do_not_carry_the_log(sandbox):
             assert len(repr(values)) < 20_000, snapshot.next
 
 
-async def test_a_process_without_the_held_log_fetches_it_again(sandbox):
+async def test_a_process_without_the_held_log_fetches_it_again(sandbox, tmp_path):
     incident_id = _noisy(sandbox)
     graph = build_graph().compile(checkpointer=InMemorySaver(), interrupt_before=["build_timeline"])
     config = {"configurable": {"thread_id": "held-2"}}
-    async with PagerDutyClient(sandbox.base_url, SecretStr("sandbox-token")) as pd:
-        context = Context(pd=pd, chat_model=lambda _s: None)
+    async with sandbox_services(sandbox, tmp_path) as svc:
+        pd = svc.pd
+        context = Context(services=svc, chat_model=lambda _s: None)
         await graph.ainvoke({"incident": incident_id}, config, context=context)
         fetched = pd.counter.total
         HELD.clear()  # as if another process (a restart) resumes the thread

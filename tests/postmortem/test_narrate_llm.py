@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from agent.config import Settings
-from agent.pagerduty.client import PagerDutyClient
-from agent.postmortem.context import Context
 from agent.postmortem.narrate import template_narrative
+from agent.runtime import Context
 from graphs.postmortem import graph
 from tests.fakes.openai_server import FakeOpenAI
+
+from .services import sandbox_services
 
 
 @pytest.fixture
@@ -21,11 +21,10 @@ def llm():
 
 
 async def run(sandbox, llm, tmp_path):
-    settings = Settings(_env_file=None, incident_agent_checkpoint=tmp_path / "ck.sqlite",
-                        openai_base_url=llm.base_url, openai_api_key=SecretStr("test-key-0000"),
-                        openai_model="fake-model")
-    async with PagerDutyClient(sandbox.base_url, SecretStr("sandbox-token")) as pd:
-        return await graph.ainvoke({"incident": "PINCD01"}, context=Context(settings=settings, pd=pd))
+    async with sandbox_services(sandbox, tmp_path, openai_base_url=llm.base_url,
+                                openai_api_key=SecretStr("test-key-0000"),
+                                openai_model="fake-model") as svc:
+        return await graph.ainvoke({"incident": "PINCD01"}, context=Context(services=svc))
 
 
 async def test_llm_narrative_is_used_when_its_numbers_are_the_computed_ones(sandbox, llm, tmp_path):

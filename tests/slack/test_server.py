@@ -125,6 +125,10 @@ async def test_a_resolved_incident_webhook_posts_the_postmortem_summary(settings
                                        headers={"x-pagerduty-signature": sign(body, "whsec-test"),
                                                 "content-type": "application/json"})
             assert response.status_code == 202
-            [post] = await fake_slack.wait_for(lambda: fake_slack.state.calls_to("chat.postMessage"),
-                                               timeout_s=20)
-    assert "Post-mortem for #1201" in post.args["text"]
+            # Two posts: the summary, and the summary proposed as a note, waiting for approval.
+            posts = await fake_slack.wait_for(
+                lambda: len(fake_slack.state.calls_to("chat.postMessage")) >= 2
+                and fake_slack.state.calls_to("chat.postMessage"), timeout_s=20)
+    [summary] = [p for p in posts if p.args["text"].startswith("Post-mortem for #1201")]
+    [card] = [p for p in posts if p is not summary]
+    assert "Post-mortem for #1201" in json.dumps(card.args["blocks"])
