@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,6 @@ from langgraph.types import interrupt
 from agent.actions import ACTIONS, Proposal
 from agent.approvals.hitl import HITLRequest
 from agent.approvals.protocol import ApprovalAnswer, Decision, build_request, parse_answer
-from agent.respond.describe import describe_proposal
 
 if TYPE_CHECKING:
     from agent.approvals.store import ApprovalStore
@@ -28,6 +28,20 @@ def ask(request: HITLRequest) -> Decision:
     answer: Any = interrupt(request, response_schema=ApprovalAnswer)
     allowed = [str(d) for d in request["review_configs"][0]["allowed_decisions"]]
     return parse_answer(answer, allowed)
+
+
+def describe_proposal(proposal: Proposal, feedback: str | None = None) -> str:
+    """A proposed write in words: what it does, why, and the exact API call."""
+    lines = [proposal.summary, ""]
+    if proposal.effects:
+        lines.append("Effect: " + "; ".join(proposal.effects))
+    if proposal.reasons:
+        lines += ["Why:", *[f"- {r}" for r in proposal.reasons]]
+    call = proposal.call
+    lines += ["", f"API call: {call.method} {call.path}", json.dumps(call.body, indent=2)]
+    if feedback:
+        lines += ["", feedback]
+    return "\n".join(lines)
 
 
 def review(proposal: Proposal, feedback: str | None = None) -> Decision:
