@@ -138,6 +138,9 @@ class CatalogFile:
     account, another format or past its TTL reads as nothing.
     """
 
+    snapshot_type: type[Catalog] = Catalog
+    """What the file holds (a subclass for another cached snapshot: agent/history)."""
+
     def __init__(self, path: Path, account: str) -> None:
         self.path = path
         self.account = account
@@ -159,7 +162,7 @@ class CatalogFile:
         if not 0 <= age < min(ttl_s, float(data.get("ttl_s", ttl_s))):
             return None
         try:
-            return Catalog.from_snapshot(data["catalog"]), age
+            return self.snapshot_type.from_snapshot(data["catalog"]), age
         except (KeyError, TypeError, ValueError) as exc:  # a file from an older model
             log.warning("ignoring the catalog file %s: %s", self.path, exc)
             return None
@@ -199,6 +202,9 @@ class CatalogCache:
     holds this account's copy within the TTL) and every load writes it.
     """
 
+    file_type: type[CatalogFile] = CatalogFile
+    """How a copy is kept on disk (a subclass caches another snapshot the same way)."""
+
     def __init__(
         self,
         client: PagerDutyClient,
@@ -220,7 +226,7 @@ class CatalogCache:
         self._refresh: asyncio.Task[None] | None = None
         if path is not None and account is None:
             raise ValueError("a catalog kept on disk needs the account it belongs to (account_key)")
-        self.file = CatalogFile(path, account) if path is not None and account else None
+        self.file = self.file_type(path, account) if path is not None and account else None
 
     async def load(self) -> Catalog:
         """Fetch a fresh catalog now: the six collections concurrently."""

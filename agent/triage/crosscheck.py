@@ -35,10 +35,13 @@ def cross_check(
 ) -> TriageResult:
     """The answer to use, from the model's and the rules' readings of `text`."""
     if model.intent != rules.intent:
-        return _intents_differ(model, rules)
-    r = _fill_gaps(model, rules)
-    if r.intent == Intent.page:
-        _check_service(r, rules, catalog)
+        r = _intents_differ(model, rules)
+    else:
+        r = _fill_gaps(model, rules)
+        if r.intent == Intent.page:
+            _check_service(r, rules, catalog)
+    # The past incidents are the rules' evidence, whoever answered.
+    r.similar = list(rules.similar) if r.intent == Intent.page else []
     return r
 
 

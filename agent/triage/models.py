@@ -42,6 +42,41 @@ class ServiceCandidate(BaseModel):
     why: str
 
 
+class SimilarIncident(BaseModel):
+    """A past incident of the account that reads like this alert (agent/history)."""
+
+    id: str
+    number: int | None = None
+    title: str
+    service_id: str
+    service_name: str
+    minutes_to_resolve: int | None = None
+    similarity: float = Field(description="TF-IDF cosine of the two texts, 0..1.")
+    html_url: str | None = None
+    resolution: str | None = Field(
+        default=None,
+        description="The incident's notes: fetched for the top matches only, when shown.",
+    )
+
+    def phrase(self) -> str:
+        """`#4711 'Duplicate charges on checkout' (Payments, resolved in 48 min)`."""
+        ref = f"#{self.number}" if self.number is not None else self.id
+        took = (
+            f", resolved in {_duration(self.minutes_to_resolve)}"
+            if self.minutes_to_resolve is not None
+            else ""
+        )
+        return f"{ref} '{self.title}' ({self.service_name}{took})"
+
+
+def _duration(minutes: int) -> str:
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} h".replace(".0 h", " h")
+    return f"{minutes // (24 * 60)} days"
+
+
 class TriageResult(BaseModel):
     intent: Intent
     service_words: str | None = Field(None, description="The service as the words named it.")
@@ -73,4 +108,8 @@ class TriageResult(BaseModel):
     all_services: bool = False
     """who_is_on_call naming no service, schedule or person: answer for every
     service (grouped by escalation policy), never ask which one."""
+    similar: list[SimilarIncident] = Field(
+        default_factory=list,
+        description="The account's most similar past incidents (at most three), for the approval.",
+    )
     source: Literal["rules", "llm"] = "rules"

@@ -10,7 +10,7 @@ service is still a page, with `service_id` None and candidates for a human.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.pagerduty.catalog import Catalog
 from agent.triage.alert import (
@@ -24,9 +24,13 @@ from agent.triage.alert import (
 from agent.triage.intents import detect
 from agent.triage.kinds import OFFICE, failure_words, not_incident_kind
 from agent.triage.models import Intent, ServiceCandidate, TriageResult
+from agent.triage.past import Past, consult, summary
 from agent.triage.scoring import FLOOR, clear_winner, rank_with_words
 from agent.triage.severity import default_urgency, priority_for_level, priority_named, read_severity
 from agent.triage.text import make_details, make_title
+
+if TYPE_CHECKING:
+    from agent.history.index import HistoryIndex
 
 MAX_CANDIDATES = 5
 
@@ -174,8 +178,14 @@ def pick_service(
     return None, None, [], reasons
 
 
-def triage_rules(text: str, catalog: Catalog, alert: AlertFields | None = None) -> TriageResult:
-    """The whole rules path; `verify` still runs on the result."""
+def triage_rules(
+    text: str,
+    catalog: Catalog,
+    alert: AlertFields | None = None,
+    history: HistoryIndex | None = None,
+) -> TriageResult:
+    """The whole rules path; `verify` still runs on the result. `history`, the
+    account's past incidents, is evidence for alerts (agent/triage/past.py)."""
     extracted = detect(text, catalog)
     reasons = list(extracted.reasons)
     if extracted.intent is not None and looks_hostile(text):
@@ -196,7 +206,7 @@ def triage_rules(text: str, catalog: Catalog, alert: AlertFields | None = None) 
     intent = extracted.intent
 
     if intent is None:
-        return _alert(text, catalog, reasons, base, alert)
+        return _alert(text, catalog, reasons, base, alert, history)
 
     service_id = service_words = None
     candidates = []
@@ -276,6 +286,7 @@ def _alert(
     reasons: list[str],
     base: dict,
     alert: AlertFields | None = None,
+    history: HistoryIndex | None = None,
 ) -> TriageResult:
     """Plain text with no request verb: an alert to page, or nothing at all."""
     if _RECOVERY.search(text):
@@ -310,11 +321,14 @@ def _alert(
         return TriageResult(
             intent=Intent.not_incident, kind="office", candidates=[], reasons=reasons, **base
         )
+    past = consult(history, alert.summary if alert and alert.summary else text[:500], catalog)
     if signal is None and not severity.explicit and sent is None:
         if symptom:
             signal = f"a symptom report: '{symptom.group(0).strip()}'"
         else:
             signal = _first(_DESCRIPTIVE_SIGNAL, text)
+        if not (named or signal) and past.strong:
+            signal = "it reads like a past incident"
         if not (named or signal):
             reasons.append(
                 "not an incident: no service of the account is named and nothing describes a failure"
@@ -328,6 +342,8 @@ def _alert(
             )
     reasons.append("intent page: an alert" + (f" ('{signal}')" if signal else ""))
     reasons += more
+    routed = bool(alert is not None and alert.routed_service and service_id)
+    service_id, candidates = _weigh_history(past, service_id, candidates, reasons, routed)
     priority = None
     level = severity.level
     if severity.urgency and (severity.explicit or sent is None):
@@ -355,5 +371,49 @@ def _alert(
         urgency=urgency,
         priority=priority,
         reasons=reasons,
+        similar=past.similar,
         **base,
     )
+
+
+def _weigh_history(
+    past: Past,
+    service_id: str | None,
+    candidates: list[ServiceCandidate],
+    reasons: list[str],
+    routed: bool,
+) -> tuple[str | None, list[ServiceCandidate]]:
+    """(service, candidates) once the past incidents are weighed (see past.py)."""
+    h = past.service
+    if h is None:
+        if past.similar:
+            reasons.append(summary(past.similar))
+        return service_id, candidates
+    if service_id == h.id:
+        reasons.append(f"history agrees: it {past.reason}")
+        return service_id, candidates
+    named = next((c for c in candidates if c.id == service_id), None)
+    if service_id is not None:
+        by_fields = named is not None and "fields:" in named.why
+        if past.strong and not (routed or by_fields):
+            reasons.append(
+                f"the words point at {named.name if named else service_id}, but the alert"
+                f" {past.reason}, a past incident of {h.name}: a human picks"
+            )
+            return None, [
+                *(c for c in candidates if c.id == service_id),
+                h,
+                *(c for c in candidates if c.id not in (service_id, h.id)),
+            ][:MAX_CANDIDATES]
+        reasons.append(f"the words name the service, although the alert {past.reason}")
+        return service_id, candidates
+    top = candidates[0] if candidates else None
+    if top is not None and top.score >= FLOOR and top.id != h.id:
+        mine = next((c.score for c in candidates if c.id == h.id), 0.0)
+        if mine < top.score / 2:
+            reasons.append(
+                f"the words point at {top.name}, but the alert {past.reason}: a human picks"
+            )
+            return None, [*candidates[:2], h, *candidates[2:]][:MAX_CANDIDATES]
+    reasons.append(f"service {h.name} ({h.id}): the alert {past.reason}")
+    return h.id, [h, *(c for c in candidates if c.id != h.id)][:MAX_CANDIDATES]
