@@ -147,9 +147,9 @@ async def post_note(state: State, runtime: Runtime[Context]) -> Command[Literal[
     done = await steps.execute(svc, Proposal.model_validate(state.proposal), decision,
                                look_only=context_of(runtime).look_only)
     if done.error:
-        return Command(goto="await_retry", update={"note_result": done.result, "status": "failed",
+        return Command(goto="await_retry", update={"result": done.result, "status": "failed",
                                                    "error": done.error})
-    return Command(goto="close", update={"note_result": done.result, "status": "done", "error": None})
+    return Command(goto="close", update={"result": done.result, "status": "done", "error": None})
 
 
 async def await_retry(state: State, runtime: Runtime[Context]) -> Command[Literal["post_note", "close"]]:
@@ -158,7 +158,7 @@ async def await_retry(state: State, runtime: Runtime[Context]) -> Command[Litera
     proposal = Proposal.model_validate(state.proposal)
     closed = await steps.await_retry(
         svc, proposal, graph=GRAPH, prompt=prompt_for(state.incident), error=state.error,
-        landed=state.note_result, description=f"{proposal.summary}\n\nNot posted: {state.error}")
+        landed=state.result, description=f"{proposal.summary}\n\nNot posted: {state.error}")
     if closed is not None:
         return Command(goto="close", update={"status": "rejected",
                                              "closed_by": closed.model_dump(mode="json")})

@@ -45,7 +45,7 @@ class State(InputState):
     """The human's answer to the note (approve or edit, with who and from where)."""
     closed_by: dict[str, Any] | None = None
     """The reject that closed a note which had failed, if one did."""
-    note_result: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
     """The note as PagerDuty holds it (id, content), once posted."""
     status: Literal["running", "done", "error", "failed", "rejected"] = "running"
     """done (the post-mortem, and the note if one was asked, are made), error (no such incident),

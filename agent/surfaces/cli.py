@@ -89,13 +89,21 @@ def _run(coro: Awaitable[T]) -> T:
 
 
 @asynccontextmanager
-async def _runner(settings: Settings, *, progress: bool = False) -> AsyncIterator[Runner]:
+async def _runner(settings: Settings, *, progress: bool = False,
+                  thread: str | None = None) -> AsyncIterator[Runner]:
+    """The runner of the incident graph, or of the graph `thread` belongs to (the approvals
+    store records it), so `approve`, `reject` and `retry` answer a post-mortem's note too."""
     from agent.checkpoint import open_checkpointer
     from agent.runner import Runner
     from agent.runtime import open_services
-    from graphs.incident_response import build_graph
+    from graphs import incident_response, postmortem
 
+    graphs = {m.GRAPH: m.build_graph for m in (incident_response, postmortem)}
     async with open_services(settings) as services, open_checkpointer(settings) as saver:
+        name = incident_response.GRAPH
+        if thread is not None:
+            _, pending = await services.store.get(thread)
+            name = pending.graph if pending is not None and pending.graph in graphs else name
         status = err.status("Starting…") if progress and err.is_terminal else None
 
         def on_step(node: str) -> None:
@@ -105,7 +113,7 @@ async def _runner(settings: Settings, *, progress: bool = False) -> AsyncIterato
         if status is not None:
             status.start()
         try:
-            yield Runner(build_graph(), services, saver, surface="cli",
+            yield Runner(graphs[name](), services, saver, graph_name=name, surface="cli",
                          on_pause=await _announcer(settings, services),
                          on_decided=await _decision_announcer(settings, services),
                          on_step=on_step if progress else None)
@@ -279,7 +287,7 @@ def _decide(thread: str, kind: str, edits: dict[str, Any] | None, reason: str | 
     settings = get_settings()
 
     async def go() -> Outcome:
-        async with _runner(settings, progress=not as_json) as runner:
+        async with _runner(settings, progress=not as_json, thread=thread) as runner:
             who = _approver(approver, email, settings)
             if kind == "retry":
                 return await runner.retry(thread, who)

@@ -56,7 +56,7 @@ async def test_note_waits_for_approval_and_is_posted_once_approved(sandbox, tmp_
             assert len(sandbox.state.notes("PINCD01")) == before  # nothing before the answer
             state = await pm.ainvoke(Command(resume={pause.id: answer}), config, context=context)
             assert "__interrupt__" not in state
-        assert state["status"] == "done" and state["note_result"]["action"] == "add_note"
+        assert state["status"] == "done" and state["result"]["action"] == "add_note"
     notes = sandbox.state.notes("PINCD01")
     assert len(notes) == before + 1  # the rejected thread wrote nothing
     assert "6 min 30 s" in notes[-1]["content"]
