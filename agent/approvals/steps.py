@@ -66,8 +66,9 @@ class Executed:
     error: str | None = None
 
 
-async def approve(svc: Services, proposal: Proposal, *, graph: str, prompt: str,
-                  feedback: str | None = None) -> Answered:
+async def approve(
+    svc: Services, proposal: Proposal, *, graph: str, prompt: str, feedback: str | None = None
+) -> Answered:
     """Pause until a human approves, edits or rejects `proposal`, exactly as it will run."""
     async with recorded(svc.store, thread_id=thread_id(), graph=graph, prompt=prompt):
         decision = review(proposal, feedback)
@@ -76,15 +77,23 @@ async def approve(svc: Services, proposal: Proposal, *, graph: str, prompt: str,
         return Answered("rejected", proposal, decision)
     if decision.type == "edit":
         try:
-            proposal = rebuild_proposal(proposal, decision.edited_args or {}, await svc.catalog.get())
+            proposal = rebuild_proposal(
+                proposal, decision.edited_args or {}, await svc.catalog.get()
+            )
         except ActionError as exc:
             return Answered("refused", proposal, decision, f"Edit refused: {exc}")
     return Answered("approved", proposal, decision)
 
 
-async def execute(svc: Services, proposal: Proposal, decision: Decision | None, *,
-                  look_only: bool = False, landed: dict[str, Any] | None = None,
-                  follow_up: FollowUp | None = None) -> Executed:
+async def execute(
+    svc: Services,
+    proposal: Proposal,
+    decision: Decision | None,
+    *,
+    look_only: bool = False,
+    landed: dict[str, Any] | None = None,
+    follow_up: FollowUp | None = None,
+) -> Executed:
     """Run the approved write (and its follow-up, if any), each exactly once, and audit it.
 
     Each step is recorded before it is sent, under a key derived from the thread and
@@ -110,12 +119,22 @@ async def execute(svc: Services, proposal: Proposal, decision: Decision | None, 
         from_ = acting.email if acting else None
         call = with_ref(proposal.call, key_ref(key, "write"))
         written = await write_once(svc, key, thread, "write", call, from_, look_only=look_only)
-        result = {**summarize_result(proposal.action, written), "found_earlier": written.found_earlier}
+        result = {
+            **summarize_result(proposal.action, written),
+            "found_earlier": written.found_earlier,
+        }
         second = follow_up(result, approver) if follow_up is not None else None
         if second is not None:
             what = "the follow-up note"
-            await write_once(svc, key, thread, "note", with_ref(second, key_ref(key, "note")), from_,
-                             look_only=look_only)
+            await write_once(
+                svc,
+                key,
+                thread,
+                "note",
+                with_ref(second, key_ref(key, "note")),
+                from_,
+                look_only=look_only,
+            )
             result["note"] = "added"
     except PagerDutyError as exc:
         error = f"{what} failed: {plain(exc)}"
@@ -133,8 +152,16 @@ async def execute(svc: Services, proposal: Proposal, decision: Decision | None, 
     return Executed(result, error)
 
 
-async def await_retry(svc: Services, proposal: Proposal, *, graph: str, prompt: str, error: str | None,
-                      landed: dict[str, Any] | None, description: str) -> Decision | None:
+async def await_retry(
+    svc: Services,
+    proposal: Proposal,
+    *,
+    graph: str,
+    prompt: str,
+    error: str | None,
+    landed: dict[str, Any] | None,
+    description: str,
+) -> Decision | None:
     """A write that did not complete waits here, under the approval it already has.
 
     None: retry (run `execute` again, which first looks for an earlier landing).
@@ -154,8 +181,9 @@ async def await_retry(svc: Services, proposal: Proposal, *, graph: str, prompt: 
     return decision
 
 
-async def _audit_reject(svc: Services, proposal: Proposal, decision: Decision, *,
-                        result: dict[str, Any] | None) -> None:
+async def _audit_reject(
+    svc: Services, proposal: Proposal, decision: Decision, *, result: dict[str, Any] | None
+) -> None:
     """A reject is audited with its reason, and what had landed before it (if anything)."""
     shown = proposal.model_dump(mode="json")
     await svc.store.audit(

@@ -15,12 +15,18 @@ from agent.runtime import Services, open_services
 
 
 def settings_for(sandbox: RunningSandbox, tmp_path: Path, **extra: Any) -> Settings:
-    return Settings(_env_file=None, pagerduty_api_url=sandbox.base_url,  # type: ignore[call-arg]
-                    pagerduty_api_token=SecretStr("sandbox-token"),
-                    incident_agent_checkpoint=tmp_path / "ck.sqlite", **extra)
+    return Settings(
+        _env_file=None,
+        pagerduty_api_url=sandbox.base_url,  # type: ignore[call-arg]
+        pagerduty_api_token=SecretStr("sandbox-token"),
+        incident_agent_checkpoint=tmp_path / "ck.sqlite",
+        **extra,
+    )
 
 
 @asynccontextmanager
-async def sandbox_services(sandbox: RunningSandbox, tmp_path: Path, **extra: Any) -> AsyncIterator[Services]:
+async def sandbox_services(
+    sandbox: RunningSandbox, tmp_path: Path, **extra: Any
+) -> AsyncIterator[Services]:
     async with open_services(settings_for(sandbox, tmp_path, **extra)) as services:
         yield services

@@ -7,6 +7,7 @@ from datetime import timedelta
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from agent.postmortem.state import InputState
 from agent.runtime import Context
 from graphs.postmortem import build_graph, graph
 
@@ -17,7 +18,7 @@ from .services import sandbox_services
 async def run(sandbox, tmp_path, incident: str, **ctx):
     async with sandbox_services(sandbox, tmp_path) as services:
         context = Context(services=services, **ctx)
-        return await graph.ainvoke({"incident": incident}, context=context)
+        return await graph.ainvoke(InputState(incident=incident), context=context)
 
 
 async def test_dev_incident_metrics_through_sandbox_and_client(sandbox, tmp_path):
