@@ -1,7 +1,13 @@
 """Triage, rules path against model path, on any cases file.
 
-    python -m bench.triage_eval CASES.jsonl [--account SNAPSHOT.json]
-        [--base-url URL] [--model NAME] [--out predictions.jsonl] [--json]
+    python -m bench.triage_eval CASES.jsonl [--account SNAPSHOT.json] [--history FILE]
+        [--no-history] [--base-url URL] [--model NAME] [--out predictions.jsonl] [--json]
+
+The account is `--account`, else `SANDBOX_ACCOUNT`, else the bundled demo.
+Its resolved incidents (plus any in `--history`, a JSON file of `incidents`
+and `notes` in the snapshot format) are the history triage consults, read
+the way `serve` reads them: from a sandbox serving the snapshot, through
+`agent.history.HistoryCache` (every page, notes for the shown incidents).
 
 A case is a JSON line: `alert` (the text), optional `fields` (an alert's
 structured fields, `agent.triage.alert.AlertFields`), and what is expected:
@@ -34,8 +40,9 @@ import os
 import statistics
 import sys
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -44,6 +51,9 @@ from agent.pagerduty.catalog import Catalog
 from agent.triage import Intent, TriageResult, triage
 from agent.triage.alert import AlertFields
 from agent.triage.evaluate import read_cases
+
+if TYPE_CHECKING:
+    from agent.history import HistoryCache
 
 BUCKETS = ("right", "wrong", "asked", "dropped", "noise")
 READS = {Intent.who_is_on_call, Intent.list_incidents}
@@ -79,13 +89,16 @@ def bucket(case: dict[str, Any], result: TriageResult) -> str:
 
 
 async def run_path(
-    cases: list[dict[str, Any]], catalog: Catalog, settings: Settings
+    cases: list[dict[str, Any]],
+    catalog: Catalog,
+    settings: Settings,
+    history: HistoryCache | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
     for case in cases:
         fields = AlertFields.model_validate(case["fields"]) if case.get("fields") else None
         started = time.perf_counter()
-        result = await triage(case["alert"], catalog, settings, alert=fields)
+        result = await triage(case["alert"], catalog, settings, alert=fields, history=history)
         seconds = time.perf_counter() - started
         rows.append(
             {
@@ -125,15 +138,57 @@ def model_settings(base_url: str, model: str) -> Settings:
     )
 
 
+@asynccontextmanager
+async def served_history(snapshot: dict[str, Any]):
+    """A `HistoryCache` over a sandbox serving `snapshot` (index built, timed)."""
+    from agent.history import HistoryCache
+    from agent.pagerduty.client import PagerDutyClient
+    from agent.pagerduty.embedded import SANDBOX_TOKEN
+    from agent.pagerduty.sandbox import running_sandbox
+
+    with running_sandbox(snapshot, tokens={SANDBOX_TOKEN: None}) as sandbox:
+        async with PagerDutyClient(sandbox.base_url, SecretStr(SANDBOX_TOKEN)) as pd:
+            cache = HistoryCache(pd, days=None)
+            started = time.perf_counter()
+            index = await cache.index()
+            built = time.perf_counter() - started
+            listed = pd.counter.total
+            pd.counter.reset()
+            yield cache
+            print(
+                f"history: {len(index)} past incidents, listed in {listed} requests and indexed"
+                f" in {built:.2f} s; {pd.counter.total} note reads for the cases",
+                file=sys.stderr,
+            )
+
+
 async def compare(
-    cases: list[dict[str, Any]], catalog: Catalog, base_url: str | None, model: str
+    cases: list[dict[str, Any]],
+    catalog: Catalog,
+    base_url: str | None,
+    model: str,
+    snapshot: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Both paths over `cases`; with `snapshot`, its past incidents are the history."""
+    if snapshot is not None and snapshot.get("incidents"):
+        async with served_history(snapshot) as history:
+            return await _compare(cases, catalog, base_url, model, history)
+    return await _compare(cases, catalog, base_url, model, None)
+
+
+async def _compare(
+    cases: list[dict[str, Any]],
+    catalog: Catalog,
+    base_url: str | None,
+    model: str,
+    history: HistoryCache | None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "cases": cases,
-        "rules": await run_path(cases, catalog, rules_settings()),
+        "rules": await run_path(cases, catalog, rules_settings(), history),
     }
     if base_url:
-        out["model"] = await run_path(cases, catalog, model_settings(base_url, model))
+        out["model"] = await run_path(cases, catalog, model_settings(base_url, model), history)
     return out
 
 
@@ -170,7 +225,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("cases", type=Path)
     parser.add_argument(
-        "--account", type=Path, default=DEFAULT_ACCOUNT, help="account snapshot JSON"
+        "--account",
+        type=Path,
+        default=Path(os.environ.get("SANDBOX_ACCOUNT") or DEFAULT_ACCOUNT),
+        help="account snapshot JSON (default: $SANDBOX_ACCOUNT, else the bundled demo)",
+    )
+    parser.add_argument(
+        "--history", type=Path, help="more past incidents: JSON with 'incidents' and 'notes'"
+    )
+    parser.add_argument(
+        "--no-history", action="store_true", help="triage without the account's past incidents"
     )
     parser.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL"))
     parser.add_argument("--model", default=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
@@ -178,8 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the summaries as JSON")
     args = parser.parse_args(argv)
     cases = read_cases(args.cases)
-    catalog = Catalog.from_snapshot(json.loads(args.account.read_text(encoding="utf-8")))
-    result = asyncio.run(compare(cases, catalog, args.base_url, args.model))
+    snapshot = json.loads(args.account.read_text(encoding="utf-8"))
+    catalog = Catalog.from_snapshot(snapshot)
+    if args.history:
+        more = json.loads(args.history.read_text(encoding="utf-8"))
+        for name in ("incidents", "notes"):
+            snapshot[name] = [*snapshot.get(name, []), *more.get(name, [])]
+    history = None if args.no_history else snapshot
+    result = asyncio.run(compare(cases, catalog, args.base_url, args.model, history))
     paths = [p for p in ("rules", "model") if p in result]
     if args.out:
         with args.out.open("w", encoding="utf-8") as fh:

@@ -75,3 +75,40 @@ def test_buckets():
         "right",
     ]
     assert triage_eval.bucket({"expected_intent": "override"}, page) == "wrong"
+
+
+@pytest.mark.slow
+def test_history_decides_in_the_bench_and_a_bad_model_does_not_undo_it(tmp_path, capsys):
+    """The account's past incidents, served by a sandbox and read through
+    HistoryCache, name the services of symptom-only alerts; a model that
+    always answers 'not an incident' cannot drop them."""
+    from tests.triage.test_history import CASES, HERE
+
+    cases = HERE / "dev-history-cases.jsonl"
+    out = tmp_path / "pred.jsonl"
+    with FakeOpenAI() as server:
+        server.reply(
+            answer(intent="not_incident", service_id=None, urgency=None, priority=None),
+            times=len(CASES),
+        )
+        code = triage_eval.main(
+            [str(cases), "--account", str(DEV_ACCOUNT), "--history", str(HERE / "dev-history.json"),
+             "--base-url", server.base_url, "--model", "fake", "--out", str(out), "--json"]
+        )  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rules"]["right"] == len(CASES) and summary["rules"]["misleading"] == 0
+    assert summary["model"]["misleading"] == 0 and code == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    paged = [r for r in rows if r["rules"]["intent"] == "page"]
+    assert paged and all(any("resembles #" in x for x in r["rules"]["reasons"]) for r in paged)
+
+
+def test_without_history_the_symptom_only_cases_are_not_named(capsys):
+    from tests.triage.test_history import HERE
+
+    triage_eval.main(
+        [str(HERE / "dev-history-cases.jsonl"), "--account", str(DEV_ACCOUNT), "--no-history",
+         "--json"]
+    )  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rules"]["right"] < 14  # the history cases are history's doing
