@@ -15,8 +15,7 @@ a token the sandbox accepts, and can be switched off (`debug_endpoints`).
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +35,7 @@ from .paging import _bool, paginate
 from .params import check_query
 from .ratelimit import RateLimiter
 from .shapes import localize
-from .state import SandboxState
+from .state import SandboxState, ShownEntries, encode_json
 from .timefmt import iso, parse_time
 
 DEFAULT_TOKENS: dict[str, str | None] = {"sandbox-token": None}
@@ -65,7 +64,7 @@ class Call:
         qp = self.request.query_params
         return [v for v in (*qp.getlist(f"{name}[]"), *qp.getlist(name)) if v != ""]
 
-    def page(self, key: str, items: list[Any]) -> dict[str, Any]:
+    def page(self, key: str, items: Sequence[Any]) -> dict[str, Any]:
         p = paginate(items, limit=self.q("limit"), offset=self.q("offset"), total=self.q("total"))
         return {key: p.pop("items"), **p}
 
@@ -294,9 +293,23 @@ API_ROUTES: list[tuple[str, str, Handler]] = [
 
 
 def _json(body: Any, status: int, headers: dict[str, str] | None = None, base: str | None = None) -> Response:
-    raw = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    raw = _encode(body)
     return Response(localize(raw, base) if base else raw, status_code=status, headers=headers,
                     media_type="application/json")
+
+
+def _encode(body: Any) -> bytes:
+    """JSON of an answer; a list of log entries (`ShownEntries`) is spliced in already rendered.
+
+    Only a top-level value can be a view, beside numbers and booleans (a page's `limit`,
+    `offset`, `more`, `total`), so a placeholder string cannot meet anything else."""
+    if not isinstance(body, dict) or not any(isinstance(v, ShownEntries) for v in body.values()):
+        return encode_json(body)
+    views = {k: v for k, v in body.items() if isinstance(v, ShownEntries)}
+    raw = encode_json({k: f"\x00{k}" if k in views else v for k, v in body.items()})
+    for key, view in views.items():
+        raw = raw.replace(encode_json(f"\x00{key}"), view.json())
+    return raw
 
 
 def _error(e: SandboxError, headers: dict[str, str] | None = None) -> Response:

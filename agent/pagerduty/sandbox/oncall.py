@@ -215,6 +215,7 @@ def level_users_at(
         return []
     users: list[str] = []
     for target in policy.escalation_rules[level - 1].targets:
+        user: str | None
         if target.type in ("user_reference", "user"):
             user = target.id
         elif target.id in schedules:

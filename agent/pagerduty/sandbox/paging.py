@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import invalid
@@ -27,7 +28,7 @@ def _bool(value: str | bool | None) -> bool:
 
 
 def paginate(
-    items: list[Any], *, limit: str | int | None, offset: str | int | None, total: str | bool | None
+    items: Sequence[Any], *, limit: str | int | None, offset: str | int | None, total: str | bool | None
 ) -> dict[str, Any]:
     """Slice `items` and return the pagination fields (`limit`, `offset`, `more`, `total`)."""
     lim = _int(limit, "limit", DEFAULT_LIMIT)

@@ -19,10 +19,12 @@ from __future__ import annotations
 import builtins
 import copy
 import functools
+import json
 import os
 import random
 import string
 import threading
+import typing
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
+from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 
 from agent.pagerduty.models import EscalationPolicy, Override, Schedule
 
@@ -81,6 +83,57 @@ INCIDENT_SORT_FIELDS = ("incident_number", "created_at", "resolved_at", "urgency
 def public(obj: dict[str, Any]) -> dict[str, Any]:
     """An object as the API shows it: a deep copy without the sandbox's private keys."""
     return {k: copy.deepcopy(v) for k, v in obj.items() if not k.startswith("_")}
+
+
+class ShownEntries(Sequence[dict[str, Any]]):
+    """Stored log entries as the API shows them, each copied only when read.
+
+    A page of 100 copies 100 entries, not the incident's whole log; a slice is
+    another view. Entries are never changed once written, so a shallow copy
+    (without `_seq`) is enough, and each entry's JSON is rendered once and kept
+    (`json()`): serving a page joins 100 rendered entries."""
+
+    def __init__(self, entries: builtins.list[dict[str, Any]], rendered: dict[str, bytes]) -> None:
+        self._entries = entries
+        self._rendered = rendered
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @typing.overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @typing.overload
+    def __getitem__(self, index: slice) -> ShownEntries: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | ShownEntries:
+        if isinstance(index, slice):
+            return ShownEntries(self._entries[index], self._rendered)
+        return _shown(self._entries[index])
+
+    def json(self) -> bytes:
+        """The entries as a JSON array, encoded as the sandbox encodes every answer."""
+        parts = []
+        for entry in self._entries:
+            raw = self._rendered.get(entry["id"])
+            if raw is None:
+                raw = self._rendered[entry["id"]] = encode_json(_shown(entry))
+            parts.append(raw)
+        return b"[" + b",".join(parts) + b"]"
+
+
+def encode_json(body: Any) -> bytes:
+    """The sandbox's one JSON encoding (compact, UTF-8, no NaN)."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _sort_key(name: str, item: dict[str, Any]) -> tuple[bool, Any]:
+    """Incidents sorted by `name`, those without it last."""
+    return item.get(name) is None, item.get(name) or ""
+
+
+def _shown(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k != "_seq"}
 
 
 def _op(write: bool):
@@ -162,6 +215,9 @@ class SandboxState:
         self._derived_teams = complete(self._objects, self.web)
         self._log: list[dict[str, Any]] = []
         self._log_by_incident: dict[str, list[dict[str, Any]]] = {}
+        self._log_view_key: tuple[Any, ...] | None = None  # the last listing (see log_entries)
+        self._log_view: list[dict[str, Any]] = []
+        self._log_json: dict[str, bytes] = {}  # each entry's rendered JSON (ShownEntries.json)
         self._log_ids: dict[str, dict[str, Any]] = {}
         for entry in snap.get("log_entries", []):
             entry = copy.deepcopy(entry)
@@ -275,7 +331,7 @@ class SandboxState:
             )
         return user
 
-    def _policy_inputs(self) -> dict[str, tuple[Schedule, list[Override]]]:
+    def _policy_inputs(self) -> dict[str, tuple[Schedule, Sequence[Override]]]:
         return {
             sid: (
                 Schedule.model_validate(s),
@@ -530,7 +586,7 @@ class SandboxState:
         ]
 
     @_op(write=False)
-    def overrides(self, schedule_id: str, since: str | None, until: str | None) -> list[dict[str, Any]]:
+    def overrides(self, schedule_id: str, since: str | None, until: str | None) -> builtins.list[dict[str, Any]]:
         self._obj("schedules", schedule_id)
         if not since or not until:
             raise invalid("since and until are required")
@@ -627,7 +683,7 @@ class SandboxState:
         since: str | None = None,
         until: str | None = None,
         earliest: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """On-call entries overlapping [since, until] (default: now), `earliest` per user/policy/level."""
         now = self.now()
         start = parse_time(since, "since") if since else now
@@ -684,7 +740,7 @@ class SandboxState:
         until: str | None = None,
         date_range: str | None = None,
         sort_by: Sequence[str] = (),
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Incidents in the window (default the last 30 days, at most 6 months; `date_range=all`
         ignores it), filtered and sorted the way GET /incidents does."""
         statuses, urgencies = set(statuses), set(urgencies)
@@ -732,7 +788,7 @@ class SandboxState:
             keys.append((name, direction == "desc"))
         out.sort(key=lambda i: (i["created_at"], i.get("incident_number") or 0))
         for name, desc in reversed(keys):
-            out.sort(key=lambda i, n=name: (i.get(n) is None, i.get(n) or ""), reverse=desc)
+            out.sort(key=functools.partial(_sort_key, name), reverse=desc)
         return [public(i) for i in out]
 
     def _open_incident_with_key(self, service_id: str, key: str) -> dict[str, Any] | None:
@@ -1049,7 +1105,7 @@ class SandboxState:
         inc["last_status_change_by"] = agent
 
     @_op(write=True)
-    def update_incidents(self, items: Any, from_email: str | None) -> list[dict[str, Any]]:
+    def update_incidents(self, items: Any, from_email: str | None) -> builtins.list[dict[str, Any]]:
         """PUT /incidents: up to 250 updates; all are validated by applying them in order."""
         self._actor(from_email)
         if not isinstance(items, list) or not items:
@@ -1066,7 +1122,7 @@ class SandboxState:
     # -- notes, responders, alerts, log entries ------------------------------------------
 
     @_op(write=False)
-    def notes(self, incident_id: str) -> list[dict[str, Any]]:
+    def notes(self, incident_id: str) -> builtins.list[dict[str, Any]]:
         self._obj("incidents", incident_id)
         return [public(n) for n in self._notes.get(incident_id, [])]
 
@@ -1180,7 +1236,7 @@ class SandboxState:
         until: str | None = None,
         is_overview: bool = False,
         team_ids: Iterable[str] = (),
-    ) -> list[dict[str, Any]]:
+    ) -> ShownEntries:
         """Log entries, newest first, optionally of one incident and within [since, until)."""
         if incident_id is not None:
             self._obj("incidents", incident_id)
@@ -1191,19 +1247,22 @@ class SandboxState:
         end = iso(parse_time(until, "until")) if until else None
         if start and end and end < start:
             raise invalid("until must not be before since")
-        teams = set(team_ids)
-        out = [
-            e
-            for e in entries
-            if (start is None or e["created_at"] >= start)
-            and (end is None or e["created_at"] < end)
-            and (not is_overview or e["type"] in OVERVIEW_TYPES)
-            and (not teams or teams & {t["id"] for t in e.get("teams", [])})
-        ]
-        out.sort(key=lambda e: (e["created_at"], e["_seq"]), reverse=True)
-        # Log entries are never changed once written, so a shallow copy is enough; a deep
-        # copy of 10,000+ entries for every page served would dominate the request time.
-        return [{k: v for k, v in e.items() if k != "_seq"} for e in out]
+        teams = frozenset(team_ids)
+        # The log only grows, so its length says whether an answer computed before still holds:
+        # the pages of one listing filter and sort the log once, not once a page.
+        key = (incident_id, start, end, is_overview, teams, len(self._log))
+        if self._log_view_key != key:
+            out = [
+                e
+                for e in entries
+                if (start is None or e["created_at"] >= start)
+                and (end is None or e["created_at"] < end)
+                and (not is_overview or e["type"] in OVERVIEW_TYPES)
+                and (not teams or teams & {t["id"] for t in e.get("teams", [])})
+            ]
+            out.sort(key=lambda e: (e["created_at"], e["_seq"]), reverse=True)
+            self._log_view_key, self._log_view = key, out
+        return ShownEntries(self._log_view, self._log_json)
 
     @_op(write=False)
     def log_entry(self, entry_id: str) -> dict[str, Any]:
@@ -1265,7 +1324,7 @@ class SandboxState:
     def add_team(self, name: str, **fields: Any) -> dict[str, Any]:
         return self.add("teams", {"name": name, **fields})
 
-    def add_schedule(self, name: str, layers: list[dict[str, Any]], time_zone: str = "UTC", **fields: Any):
+    def add_schedule(self, name: str, layers: builtins.list[dict[str, Any]], time_zone: str = "UTC", **fields: Any):
         """layers: ScheduleLayer dicts; `users` may be plain user ids."""
         norm = []
         for i, layer in enumerate(layers):
@@ -1280,7 +1339,7 @@ class SandboxState:
             norm.append(layer)
         return self.add("schedules", {"name": name, "time_zone": time_zone, "schedule_layers": norm, **fields})
 
-    def add_escalation_policy(self, name: str, rules: list[list[str]], num_loops: int = 0,
+    def add_escalation_policy(self, name: str, rules: builtins.list[builtins.list[str]], num_loops: int = 0,
                               delay_minutes: int = 30, **fields: Any) -> dict[str, Any]:
         """rules: one list of target ids per level; ids starting with the id of a schedule
         become schedule references, the rest user references."""
