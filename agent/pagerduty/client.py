@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from agent.config import mask
 from agent.pagerduty.counter import RequestCounter
@@ -122,7 +122,9 @@ class PagerDutyClient:
         # A modest pool: the window admits hundreds at once, but httpcore's pool scans
         # every connection per request, so hundreds of sockets cost more than they bring.
         concurrency = page_concurrency or MAX_CONCURRENCY
-        self.paginator = Paginator(self._get, concurrency=concurrency, now=now)
+        self.paginator = Paginator(
+            self._get, fetch_raw=self._get_raw, concurrency=concurrency, now=now
+        )
         if isinstance(verify, str):  # a CA bundle path, e.g. the TLS sandbox's certificate
             verify = ssl.create_default_context(cafile=verify)
         secret = self._token.get_secret_value()
@@ -215,6 +217,24 @@ class PagerDutyClient:
         `idempotent` marks a POST safe to repeat after a 5xx or a lost answer.
         Raises a `PagerDutyError` subclass once retries are spent.
         """
+        response = await self._send(
+            method, path, params=params, json=json, from_=from_, idempotent=idempotent
+        )
+        if response.status_code == 204 or not response.content:
+            return {}
+        return response.json()
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        from_: str | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """`request` without decoding: the successful response (a 2xx), after retries."""
         method = method.upper()
         template = template_of(path)
         headers: dict[str, str] = {}
@@ -303,12 +323,13 @@ class PagerDutyClient:
             if status >= 400:
                 error = error_from_response(response)
                 raise _as(ServerError, error) if status >= 500 else error
-            if status == 204 or not response.content:
-                return {}
-            return response.json()
+            return response
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
         return await self.request("GET", path, params=params)
+
+    async def _get_raw(self, path: str, params: dict[str, Any]) -> bytes:
+        return (await self._send("GET", path, params=params)).content
 
     # ------------------------------------------------------------------ REST layer
 
@@ -331,26 +352,24 @@ class PagerDutyClient:
         since: TimeLike | None = None,
         until: TimeLike | None = None,
         sort_by: str | None = None,
+        model: type[BaseModel] | None = None,
     ) -> list[Any]:
-        """`iter_all` as a list, sorted by `sort_by` (e.g. "created_at") when given."""
+        """`iter_all` as a list, sorted by `sort_by` (e.g. "created_at") when given;
+        with a `model`, every item validated into it once, straight from the page's bytes."""
         return await self.paginator.list_all(
-            path, params, since=since, until=until, sort_by=sort_by
+            path, params, since=since, until=until, sort_by=sort_by, model=model
         )
 
     # ------------------------------------------------------------------ catalog reads
 
     async def list_services(self, *, query: str | None = None) -> list[Service]:
-        return [
-            Service.model_validate(s) for s in await self.list_all("/services", _q(query=query))
-        ]
+        return await self.list_all("/services", _q(query=query), model=Service)
 
     async def list_users(self, *, query: str | None = None) -> list[User]:
-        return [User.model_validate(u) for u in await self.list_all("/users", _q(query=query))]
+        return await self.list_all("/users", _q(query=query), model=User)
 
     async def list_schedules(self, *, query: str | None = None) -> list[Schedule]:
-        return [
-            Schedule.model_validate(s) for s in await self.list_all("/schedules", _q(query=query))
-        ]
+        return await self.list_all("/schedules", _q(query=query), model=Schedule)
 
     async def get_schedule(
         self, schedule_id: str, *, since: TimeLike | None = None, until: TimeLike | None = None
@@ -363,14 +382,15 @@ class PagerDutyClient:
         return Schedule.model_validate(body["schedule"])
 
     async def list_escalation_policies(self, *, query: str | None = None) -> list[EscalationPolicy]:
-        items = await self.list_all("/escalation_policies", _q(query=query))
-        return [EscalationPolicy.model_validate(p) for p in items]
+        return await self.list_all(
+            "/escalation_policies", _q(query=query), model=EscalationPolicy
+        )
 
     async def list_priorities(self) -> list[Priority]:
-        return [Priority.model_validate(p) for p in await self.list_all("/priorities")]
+        return await self.list_all("/priorities", model=Priority)
 
     async def list_teams(self, *, query: str | None = None) -> list[Team]:
-        return [Team.model_validate(t) for t in await self.list_all("/teams", _q(query=query))]
+        return await self.list_all("/teams", _q(query=query), model=Team)
 
     async def oncalls(
         self,
@@ -390,8 +410,7 @@ class PagerDutyClient:
                 "earliest": "true" if earliest else None,
             }
         )
-        items = await self.list_all("/oncalls", params, since=since, until=until)
-        return [OnCall.model_validate(o) for o in items]
+        return await self.list_all("/oncalls", params, since=since, until=until, model=OnCall)
 
     # ------------------------------------------------------------------ incidents
 
@@ -415,10 +434,9 @@ class PagerDutyClient:
                 "date_range": date_range,
             }
         )
-        items = await self.list_all(
-            "/incidents", params, since=since, until=until, sort_by="created_at"
+        return await self.list_all(
+            "/incidents", params, since=since, until=until, sort_by="created_at", model=Incident
         )
-        return [Incident.model_validate(i) for i in items]
 
     async def get_incident(self, incident_id: str) -> Incident:
         body = await self.request("GET", f"/incidents/{incident_id}")
@@ -514,21 +532,25 @@ class PagerDutyClient:
         self, incident_id: str, since: TimeLike | None = None, until: TimeLike | None = None
     ) -> list[LogEntry]:
         """Every log entry of the incident (not the overview), oldest first."""
-        items = await self.list_all(
+        return await self.list_all(
             f"/incidents/{incident_id}/log_entries",
             {"is_overview": "false"},
             since=since,
             until=until,
             sort_by="created_at",
+            model=LogEntry,
         )
-        return [LogEntry.model_validate(e) for e in items]
 
     async def list_log_entries(self, since: TimeLike, until: TimeLike) -> list[LogEntry]:
         """Every log entry in the account in [since, until), oldest first."""
-        items = await self.list_all(
-            "/log_entries", {"is_overview": "false"}, since=since, until=until, sort_by="created_at"
+        return await self.list_all(
+            "/log_entries",
+            {"is_overview": "false"},
+            since=since,
+            until=until,
+            sort_by="created_at",
+            model=LogEntry,
         )
-        return [LogEntry.model_validate(e) for e in items]
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,27 @@ endpoint methods. Three mechanisms, chosen by the table in `endpoints.py`:
   consecutive windows, each listed completely.
 
 Cursor endpoints follow `next_cursor` until it is null.
+
+With a `model`, each page is validated once, from the bytes PagerDuty sent,
+into that model (`fetch_raw`): no dicts in between, and the items carry
+parsed times for the cap, the de-duplication and the sort. Without one, items
+are the decoded JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+from typing_extensions import TypedDict  # pydantic needs it (not typing's) before 3.12
 
 from agent.pagerduty.endpoints import MAX_OFFSET_WINDOW, PAGE_LIMIT, Endpoint, endpoint_for
 
@@ -32,7 +41,11 @@ __all__ = ["Paginator", "format_time", "parse_time", "split_windows"]
 log = logging.getLogger(__name__)
 
 Fetch = Callable[[str, dict[str, Any]], Awaitable[Any]]
+"""`fetch(path, params)`: the decoded JSON body of one GET."""
+FetchRaw = Callable[[str, dict[str, Any]], Awaitable[bytes]]
+"""`fetch_raw(path, params)`: the bytes of one GET's body."""
 TimeLike = datetime | str
+M = TypeVar("M", bound=BaseModel)
 
 
 def parse_time(value: TimeLike) -> datetime:
@@ -63,9 +76,30 @@ def split_windows(
 
 def _key(item: Any) -> str:
     """Identity for de-duplication: the id, or the whole object for id-less rows (on-calls)."""
+    if isinstance(item, BaseModel):
+        oid = getattr(item, "id", None)
+        return str(oid) if oid else item.model_dump_json()
     if isinstance(item, dict) and item.get("id"):
         return str(item["id"])
     return json.dumps(item, sort_keys=True, default=str)
+
+
+def _time(item: Any, name: str) -> datetime | None:
+    """The item's `name` field as a datetime (models hold it parsed already)."""
+    if isinstance(item, BaseModel):
+        value = getattr(item, name, None)
+        return value if isinstance(value, datetime) else None
+    if isinstance(item, dict) and item.get(name):
+        return parse_time(item[name])
+    return None
+
+
+@functools.cache
+def _page_adapter(wrapper: str, model: type[BaseModel]) -> TypeAdapter[Any]:
+    """A page of `model`s under `wrapper` (`{"log_entries": [...], "more", "total"}`)."""
+    fields = {wrapper: list[model], "more": bool, "total": int | None, "next_cursor": str | None}  # type: ignore[valid-type]
+    # The wrapper key is data (endpoints.py), so the TypedDict is made, not declared.
+    return TypeAdapter(TypedDict(f"{model.__name__}Page", fields, total=False))  # type: ignore[operator]
 
 
 @dataclass
@@ -76,18 +110,29 @@ class _Page:
 
 
 class Paginator:
-    """Lists whole collections through a `fetch(path, params) -> body` callable."""
+    """Lists whole collections through `fetch(path, params) -> body` (or `fetch_raw`, bytes)."""
 
     def __init__(
         self,
         fetch: Fetch,
         *,
+        fetch_raw: FetchRaw | None = None,
         concurrency: int = 8,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._fetch = fetch
+        self._fetch_raw = fetch_raw
         self.concurrency = max(1, concurrency)
         self._now = now
+
+    async def _body(self, path: str, params: dict[str, Any], model: type[BaseModel] | None) -> Any:
+        """One page's body: decoded JSON, or with a `model`, validated once into models."""
+        if model is None:
+            return await self._fetch(path, params)
+        adapter = _page_adapter(endpoint_for(path).wrapper, model)
+        if self._fetch_raw is not None:
+            return adapter.validate_json(await self._fetch_raw(path, params))
+        return adapter.validate_python(await self._fetch(path, params))
 
     async def iter_all(
         self,
@@ -96,27 +141,41 @@ class Paginator:
         *,
         since: TimeLike | None = None,
         until: TimeLike | None = None,
-        _seen: set[str] | None = None,
+        model: type[BaseModel] | None = None,
     ) -> AsyncIterator[Any]:
         """Every item of a list endpoint, once each, window by window."""
+        async for batch in self._batches(path, params, since=since, until=until, model=model):
+            for item in batch:
+                yield item
+
+    async def _batches(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        model: type[BaseModel] | None = None,
+        _seen: set[str] | None = None,
+    ) -> AsyncIterator[list[Any]]:
+        """`iter_all` a page at a time: each batch the page's items not seen before."""
         endpoint = endpoint_for(path)
         params = dict(params or {})
         seen: set[str] = set() if _seen is None else _seen
         start = parse_time(since) if since is not None else None
         end = parse_time(until) if until is not None else None
         if endpoint.paging == "none":
-            body = await self._fetch(path, self._with_window(params, start, end))
-            for item in _items(body, endpoint):
-                if _key(item) not in seen:
-                    seen.add(_key(item))
-                    yield item
+            body = await self._body(path, self._with_window(params, start, end), model)
+            yield _new(_items(body, endpoint), seen)
             return
         windows: list[tuple[datetime | None, datetime | None]] = [(start, end)]
         if endpoint.max_span is not None and start is not None and "date_range" not in params:
             windows = list(split_windows(start, end or self._now(), endpoint.max_span))
         for w_since, w_until in windows:
-            async for item in self._iter_window(path, endpoint, params, w_since, w_until, seen):
-                yield item
+            async for batch in self._iter_window(
+                path, endpoint, params, w_since, w_until, seen, model
+            ):
+                yield batch
 
     async def list_all(
         self,
@@ -126,14 +185,18 @@ class Paginator:
         since: TimeLike | None = None,
         until: TimeLike | None = None,
         sort_by: str | None = None,
+        model: type[M] | None = None,
     ) -> list[Any]:
         """`iter_all` collected; sorted by a field (e.g. `created_at`) when asked."""
-        items = [i async for i in self.iter_all(path, params, since=since, until=until)]
+        items: list[Any] = []
+        async for batch in self._batches(path, params, since=since, until=until, model=model):
+            items += batch
         if sort_by is not None:
             if endpoint_for(path).newest_first:
                 items.reverse()  # so equal times stay in the order they happened
             lowest = datetime.min.replace(tzinfo=UTC)
-            items.sort(key=lambda i: parse_time(i[sort_by]) if i.get(sort_by) else lowest)
+            field = sort_by
+            items.sort(key=lambda i: _time(i, field) or lowest)
         return items
 
     @staticmethod
@@ -155,39 +218,35 @@ class Paginator:
         since: datetime | None,
         until: datetime | None,
         seen: set[str],
-    ) -> AsyncIterator[Any]:
+        model: type[BaseModel] | None,
+    ) -> AsyncIterator[list[Any]]:
         """One window completely; past the offset cap, restart with the window narrowed."""
         if endpoint.paging == "cursor":
-            async for item in self._cursor_items(
-                path, endpoint, self._with_window(params, since, until)
+            async for items in self._cursor_pages(
+                path, endpoint, self._with_window(params, since, until), model
             ):
-                if _key(item) not in seen:
-                    seen.add(_key(item))
-                    yield item
+                yield _new(items, seen)
             return
         while True:
             first_t = last_t = None
             new = 0
             last_page: _Page | None = None
             async for page in self._offset_pages(
-                path, endpoint, self._with_window(params, since, until)
+                path, endpoint, self._with_window(params, since, until), model
             ):
                 last_page = page
-                for item in page.items:
-                    if (
-                        endpoint.time_field
-                        and isinstance(item, dict)
-                        and item.get(endpoint.time_field)
-                    ):
-                        t = parse_time(item[endpoint.time_field])
-                        first_t = t if first_t is None else first_t
-                        last_t = t
-                    key = _key(item)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    new += 1
-                    yield item
+                if endpoint.time_field and page.items:
+                    # Only the run's first and last times matter (to go on past the cap).
+                    times = (_time(i, endpoint.time_field) for i in page.items)
+                    first_t = first_t or next((t for t in times if t is not None), None)
+                    last_t = next(
+                        (t for i in reversed(page.items) if (t := _time(i, endpoint.time_field))),
+                        last_t,
+                    )
+                batch = _new(page.items, seen)
+                new += len(batch)
+                if batch:
+                    yield batch
             capped = (
                 last_page is not None
                 and last_page.more
@@ -206,10 +265,10 @@ class Paginator:
                 if "date_range" in params:
                     # `date_range=all` ignores since/until: go on as ordinary windows from here.
                     rest = {k: v for k, v in params.items() if k != "date_range"}
-                    async for item in self.iter_all(
-                        path, rest, since=last_t, until=until, _seen=seen
+                    async for batch in self._batches(
+                        path, rest, since=last_t, until=until, model=model, _seen=seen
                     ):
-                        yield item
+                        yield batch
                     return
                 since = last_t
             else:  # descending: go on below the last time seen (+1 s: `until` may be exclusive)
@@ -219,11 +278,11 @@ class Paginator:
             )
 
     async def _offset_pages(
-        self, path: str, endpoint: Endpoint, params: dict[str, Any]
+        self, path: str, endpoint: Endpoint, params: dict[str, Any], model: type[BaseModel] | None
     ) -> AsyncIterator[_Page]:
         """Pages in order up to the offset cap; concurrent once the total is known."""
-        first = await self._fetch(
-            path, {**params, "limit": PAGE_LIMIT, "offset": 0, "total": "true"}
+        first = await self._body(
+            path, {**params, "limit": PAGE_LIMIT, "offset": 0, "total": "true"}, model
         )
         page = _page(first, endpoint, 0)
         yield page
@@ -237,7 +296,9 @@ class Paginator:
 
             async def get(o: int) -> Any:
                 async with sem:
-                    return await self._fetch(path, {**params, "limit": PAGE_LIMIT, "offset": o})
+                    return await self._body(
+                        path, {**params, "limit": PAGE_LIMIT, "offset": o}, model
+                    )
 
             tasks = [asyncio.create_task(get(o)) for o in offsets]
             try:
@@ -252,27 +313,37 @@ class Paginator:
         # Sequential: no total, or the collection grew while we paged.
         while page.more and offset + PAGE_LIMIT <= MAX_OFFSET_WINDOW:
             page = _page(
-                await self._fetch(path, {**params, "limit": PAGE_LIMIT, "offset": offset}),
+                await self._body(path, {**params, "limit": PAGE_LIMIT, "offset": offset}, model),
                 endpoint,
                 offset,
             )
             yield page
             offset += PAGE_LIMIT
 
-    async def _cursor_items(
-        self, path: str, endpoint: Endpoint, params: dict[str, Any]
-    ) -> AsyncIterator[Any]:
+    async def _cursor_pages(
+        self, path: str, endpoint: Endpoint, params: dict[str, Any], model: type[BaseModel] | None
+    ) -> AsyncIterator[list[Any]]:
         cursor: str | None = None
         while True:
             query = {**params, "limit": PAGE_LIMIT}
             if cursor:
                 query["cursor"] = cursor
-            body = await self._fetch(path, query)
-            for item in _items(body, endpoint):
-                yield item
+            body = await self._body(path, query, model)
+            yield _items(body, endpoint)
             cursor = body.get("next_cursor") if isinstance(body, dict) else None
             if not cursor:
                 return
+
+
+def _new(items: list[Any], seen: set[str]) -> list[Any]:
+    """The items not seen before (recording them as seen)."""
+    out = []
+    for item in items:
+        key = _key(item)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
 
 
 def _items(body: Any, endpoint: Endpoint) -> list[Any]:
