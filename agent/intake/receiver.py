@@ -15,6 +15,11 @@ or propose the update a resolve or acknowledge asks for.
 Decisions are taken under one lock per process, so 200 alerts in a second
 give one run. Runs go on in background tasks; the sender gets its answer
 at once (202), as from PagerDuty.
+
+An accepted alert survives a crash: its row keeps the run's inputs, and on
+the next start `recover()` starts again, once, every open row whose run
+never reached a pause or an end (nothing is written before a human
+approves, so a fresh start of the same inputs repeats no write).
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ ALERTS_PATH = "/intake/alerts"
 WAITING = {"awaiting_approval", "needs_input"}
 WROTE = {"done"}
 STATUS_TTL_S = 1.0
+RECOVER_GRACE_S = 30.0
+"""A row younger than this may be another live worker's run in flight: looked at once it is older."""
+MAX_RESUMES = 1
 
 
 def default_db_path(settings: Settings) -> Path:
@@ -101,6 +109,7 @@ class IntakeReceiver:
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[str] = set()  # threads whose first run is in flight
         self._seen: dict[str, tuple[str, float]] = {}  # thread -> (status, when)
+        self._recovering: set[asyncio.Task[None]] = set()  # recover(): waiting or re-driving
 
     def routes(self) -> list[Route]:
         return [
@@ -268,19 +277,19 @@ class IntakeReceiver:
                 self.store.close, row.id, f"run {status}; a new alert started a new run"
             )
         thread_id = uuid.uuid4().hex[:12]
-        row = await asyncio.to_thread(
-            lambda: self.store.create(
-                key=event.key, sender=event.sender, service_hint=hint,
-                summary=event.fields.summary, thread_id=thread_id, count=event.count, now=now,
-                latest=self._latest(event),
-            )
-        )  # fmt: skip
         routed = await self._service_name(event.routing_service)
         event.fields.routed_service = routed
         inputs = {
             "prompt": render_prompt(event, routed),
             "alert": event.fields.model_dump(mode="json", by_alias=True, exclude_defaults=True),
         }
+        row = await asyncio.to_thread(
+            lambda: self.store.create(
+                key=event.key, sender=event.sender, service_hint=hint,
+                summary=event.fields.summary, thread_id=thread_id, count=event.count, now=now,
+                latest=self._latest(event), inputs=inputs,
+            )
+        )  # fmt: skip
         self._running.add(thread_id)
         self._spawn(self._run(inputs, thread_id, row.id))
         return {"status": "started", "thread_id": thread_id, "count": row.count}
@@ -347,6 +356,46 @@ class IntakeReceiver:
         finally:
             self._running.discard(thread_id)
 
+    # -- after a crash --------------------------------------------------------
+
+    async def recover(self, grace_s: float = RECOVER_GRACE_S) -> None:
+        """On start: every accepted alert whose run had not reached a pause or an
+        end when its process died is started again, once (in the background)."""
+        rows = await asyncio.to_thread(self.store.open_with_inputs)
+        for row in rows:
+            if row.thread_id not in self._running:
+                task = asyncio.create_task(self._recover_row(row, grace_s))
+                self._recovering.add(task)
+                task.add_done_callback(self._recovering.discard)
+
+    async def _recover_row(self, row: AlertRow, grace_s: float) -> None:
+        wait = row.last_at + grace_s - self.clock()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if await self._reached_a_stop(row.thread_id):
+            return
+        if row.resumes >= MAX_RESUMES:
+            note = "the run stopped before a pause again after a restart; not started a third time"
+            await asyncio.to_thread(self.store.close, row.id, note)
+            log.error("intake run %s: %s", row.thread_id, note)
+            return
+        # A fresh thread: the dead run's partial checkpoint (reads only) is left behind.
+        thread_id = uuid.uuid4().hex[:12]
+        if not await asyncio.to_thread(self.store.claim_resume, row.id, row.resumes, thread_id):
+            return  # another worker took it
+        log.warning("intake: alert %r had not reached a pause; started again as run %s",
+                    row.key, thread_id)  # fmt: skip
+        self._running.add(thread_id)
+        assert row.inputs is not None
+        self._spawn(self._run(row.inputs, thread_id, row.id))  # drained on stop like any run
+
+    async def _reached_a_stop(self, thread_id: str) -> bool:
+        """True when the thread paused for a human or ran to its end."""
+        snapshot = await self.runner.graph.aget_state({"configurable": {"thread_id": thread_id}})
+        if not snapshot.values:
+            return False  # no checkpoint: the process died before the first step
+        return bool(snapshot.interrupts) or not snapshot.next
+
     async def drain(self, wait_s: float = 60.0) -> None:
         """Wait for the runs started so far (tests, shutdown)."""
         async with asyncio.timeout(wait_s):
@@ -354,6 +403,9 @@ class IntakeReceiver:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def stop(self) -> None:
+        for task in list(self._recovering):
+            task.cancel()  # a stopping server starts nothing; the next start looks again
+        await asyncio.gather(*self._recovering, return_exceptions=True)
         try:
             await self.drain(10.0)
         except TimeoutError:

@@ -5,6 +5,10 @@ hint read before triage (routing key, `service`/`app`/`job` label, source),
 the summary, the run's thread, a count and the latest alert's details. A
 row is open until its problem is resolved or its run ended without a write.
 
+A row also keeps the run's inputs and how often it was re-driven: a run
+accepted (202) whose process died before it reached a pause is started
+again once on the next start (`IntakeReceiver.recover`).
+
 "Similar summary" is difflib's ratio (the standard library's sequence
 matcher) on summaries with digits masked, so "p99 3.1s" and "p99 4.7s" are
 the same alert; it is enough for one service's alerts within a window.
@@ -41,6 +45,8 @@ CREATE TABLE IF NOT EXISTS intake_alerts (
 CREATE INDEX IF NOT EXISTS intake_alerts_key ON intake_alerts (key, state);
 CREATE INDEX IF NOT EXISTS intake_alerts_thread ON intake_alerts (thread_id);
 """
+# Columns added after the first release: added to an older file when it is opened.
+LATER_COLUMNS = {"inputs": "TEXT", "resumes": "INTEGER NOT NULL DEFAULT 0"}
 
 
 @dataclass
@@ -58,9 +64,13 @@ class AlertRow:
     last_at: float
     latest: dict[str, Any] | None
     note: str | None
+    inputs: dict[str, Any] | None = None
+    """The run's inputs (prompt and alert fields), to start it again after a crash."""
+    resumes: int = 0
+    """How often the run was started again after the process died."""
 
     def as_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "inputs"}
 
 
 def _mask(summary: str) -> str:
@@ -84,12 +94,17 @@ class AlertStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
+        have = {r["name"] for r in self._db.execute("PRAGMA table_info(intake_alerts)")}
+        for name, kind in LATER_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE intake_alerts ADD COLUMN {name} {kind}")
 
     def _row(self, row: sqlite3.Row | None) -> AlertRow | None:
         if row is None:
             return None
         data = dict(row)
         data["latest"] = json.loads(data["latest"]) if data["latest"] else None
+        data["inputs"] = json.loads(data["inputs"]) if data.get("inputs") else None
         return AlertRow(**data)
 
     def open_by_key(self, key: str) -> AlertRow | None:
@@ -114,12 +129,13 @@ class AlertStore:
 
     def create(
         self, *, key: str, sender: str, service_hint: str | None, summary: str, thread_id: str,
-        count: int, now: float, latest: dict[str, Any],
+        count: int, now: float, latest: dict[str, Any], inputs: dict[str, Any] | None = None,
     ) -> AlertRow:  # fmt: skip
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO intake_alerts (key, sender, service_hint, summary, thread_id, state,"
-                " count, first_at, last_at, latest) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+                " count, first_at, last_at, latest, inputs)"
+                " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
                 (
                     key,
                     sender,
@@ -130,6 +146,7 @@ class AlertStore:
                     now,
                     now,
                     json.dumps(latest),
+                    json.dumps(inputs) if inputs is not None else None,
                 ),
             )
             row_id = cursor.lastrowid
@@ -161,6 +178,26 @@ class AlertStore:
     def annotate(self, row_id: int, note: str) -> None:
         with self._lock:
             self._db.execute("UPDATE intake_alerts SET note = ? WHERE id = ?", (note, row_id))
+
+    def open_with_inputs(self) -> list[AlertRow]:
+        """Open rows that started a run (the candidates for `recover`), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM intake_alerts WHERE state = 'open' AND inputs IS NOT NULL"
+                " ORDER BY id"
+            ).fetchall()
+        return [r for r in (self._row(x) for x in rows) if r is not None]
+
+    def claim_resume(self, row_id: int, resumes: int, thread_id: str) -> bool:
+        """Count one more start of the row's run, on `thread_id`, if nobody else just
+        did (compare-and-set on `resumes`): two workers starting at once re-drive it once."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE intake_alerts SET resumes = resumes + 1, thread_id = ?"
+                " WHERE id = ? AND resumes = ? AND state = 'open'",
+                (thread_id, row_id, resumes),
+            )
+        return cursor.rowcount == 1
 
     def for_thread(self, thread_id: str) -> AlertRow | None:
         """The alert row behind a run: its count and latest details, for the approval."""

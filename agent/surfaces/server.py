@@ -148,6 +148,7 @@ def create_app(settings: Settings, *, unverifiable_endpoints: bool = True) -> St
                 stack.push_async_callback(receiver.stop)
             stack.push_async_callback(intake.stop)
             app.state.intake = intake
+            await intake.recover()  # accepted alerts whose runs died before a pause
             log.info("incident-agent server ready (Slack: %s, webhooks: %s)",
                      "on" if app.state.slack else "off", "on" if receiver else "off")
             yield
