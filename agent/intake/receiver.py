@@ -29,7 +29,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,8 @@ STATUS_TTL_S = 1.0
 RECOVER_GRACE_S = 30.0
 """A row younger than this may be another live worker's run in flight: looked at once it is older."""
 MAX_RESUMES = 1
+RECOUNT_S = 2.0
+"""A storm redraws its approval (Slack) at most this often: the count, not every alert."""
 
 
 def default_db_path(settings: Settings) -> Path:
@@ -110,6 +112,9 @@ class IntakeReceiver:
         self._running: set[str] = set()  # threads whose first run is in flight
         self._seen: dict[str, tuple[str, float]] = {}  # thread -> (status, when)
         self._recovering: set[asyncio.Task[None]] = set()  # recover(): waiting or re-driving
+        self.on_join: Callable[[str], Awaitable[None]] | None = None
+        """Told a thread's id when alerts joined its run (serve redraws its Slack message)."""
+        self._recounts: set[str] = set()
 
     def routes(self) -> list[Route]:
         return [
@@ -272,6 +277,7 @@ class IntakeReceiver:
                 row = await asyncio.to_thread(
                     self.store.join, row.id, event.count, now, self._latest(event)
                 )
+                self._recount_soon(row.thread_id)
                 return {"status": "joined", "thread_id": row.thread_id, "count": row.count}
             await asyncio.to_thread(
                 self.store.close, row.id, f"run {status}; a new alert started a new run"
@@ -335,6 +341,24 @@ class IntakeReceiver:
             )
         self._spawn(self._run({"prompt": prompt}, thread_id, None))
         return {"status": "update", "thread_id": thread_id, "incident": f"#{number}"}
+
+    def _recount_soon(self, thread_id: str) -> None:
+        """Tell `on_join` about the thread once the storm's next RECOUNT_S have passed."""
+        if self.on_join is None or thread_id in self._recounts:
+            return
+        self._recounts.add(thread_id)
+        hook = self.on_join
+
+        async def later() -> None:
+            await asyncio.sleep(RECOUNT_S)
+            self._recounts.discard(thread_id)  # alerts from now on ask for the next redraw
+            try:
+                await hook(thread_id)
+            except Exception as exc:  # the count is a courtesy; the approval stands
+                log.warning("intake: redrawing %s's approval failed: %s", thread_id,
+                            type(exc).__name__)  # fmt: skip
+
+        self._spawn(later())
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

@@ -85,6 +85,27 @@ def similar(a: str, b: str) -> bool:
     return difflib.SequenceMatcher(None, x, y).ratio() >= SIMILAR
 
 
+def storm_line(row: AlertRow | None) -> str | None:
+    """`200 alerts about this; latest: …`, for an approval whose run a storm joined."""
+    if row is None or row.count <= 1:
+        return None
+    latest = (row.latest or {}).get("summary") or row.summary
+    return f"{row.count} alerts about this; latest: {latest[:160]}"
+
+
+def rows_for_threads(path: Path, thread_ids: list[str]) -> dict[str, AlertRow]:
+    """The intake rows behind these runs (surfaces show their counts); nothing
+    when this process's intake never ran (the file is not created here)."""
+    if not thread_ids or not path.exists():
+        return {}
+    store = AlertStore(path)
+    try:
+        rows = (store.for_thread(t) for t in dict.fromkeys(thread_ids))
+        return {r.thread_id: r for r in rows if r is not None}
+    finally:
+        store.close_db()
+
+
 class AlertStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -361,18 +361,27 @@ def approvals(as_json: JsonOpt = False) -> None:
             store.close()
 
     rows = _run(go())
+    from agent.intake.receiver import default_db_path
+    from agent.intake.store import rows_for_threads, storm_line
+
+    # Alerts a storm joined to a pending run (intake): their count shows on the approval.
+    alerts = rows_for_threads(default_db_path(settings), [p.thread_id for p in rows])
     if as_json:
         _print_json([
             {"thread_id": p.thread_id, "graph": p.graph, "interrupt_id": p.interrupt_id,
              "status": p.kind, "error": p.error, "prompt": p.prompt,
              "action": p.request["action_requests"][0]["name"],
              "description": p.request["action_requests"][0].get("description", ""),
-             "created_at": p.created_at} for p in rows])
+             "created_at": p.created_at,
+             "alerts": alerts[p.thread_id].count if p.thread_id in alerts else None,
+             "latest_alert": (alerts[p.thread_id].latest or {}).get("summary")
+             if p.thread_id in alerts else None} for p in rows])
         return
     table = Table("thread", "status", "action", "prompt / error")
     for p in rows:
+        storm = storm_line(alerts.get(p.thread_id))
         table.add_row(p.thread_id, p.kind.replace("_", " "), p.request["action_requests"][0]["name"],
-                      (p.error or p.prompt)[:100])
+                      (p.error or p.prompt)[:100] + (f"\n({storm[:120]})" if storm else ""))
     console.print(table if rows else "No approvals pending.")
 
 

@@ -148,6 +148,15 @@ def create_app(settings: Settings, *, unverifiable_endpoints: bool = True) -> St
                 stack.push_async_callback(receiver.stop)
             stack.push_async_callback(intake.stop)
             app.state.intake = intake
+            if on_pause is not None:  # a storm's count shows on its Slack approval
+                from agent.surfaces.slack.notify import show_alert_count, web_client
+
+                slack_client = web_client(settings)
+
+                async def recount(thread: str, runner: Runner = events.runner) -> None:
+                    await show_alert_count(settings, services, await runner.outcome(thread),
+                                           client=slack_client)
+                intake.on_join = recount
             await intake.recover()  # accepted alerts whose runs died before a pause
             log.info("incident-agent server ready (Slack: %s, webhooks: %s)",
                      "on" if app.state.slack else "off", "on" if receiver else "off")

@@ -6,6 +6,8 @@
   posts nothing. A later pause of the same thread (an edit refused, a service
   chosen, a write that failed) updates that message in place, with fresh
   buttons for the new interrupt.
+- `show_alert_count(...)`: a storm of alerts joined a thread's run (intake):
+  its waiting message is drawn again with the count and the latest alert.
 - `decided(settings, services, thread_id, outcome)`: after any decision, from
   any surface (CLI, Studio, Slack), the message shows who decided, from
   where, what was written and what the edit changed, and loses its buttons.
@@ -13,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -31,7 +34,14 @@ if TYPE_CHECKING:
     from agent.runner import Outcome
     from agent.runtime import Services
 
-__all__ = ["announce_pending", "announcer", "decided", "show_decision", "web_client"]
+__all__ = [
+    "announce_pending",
+    "announcer",
+    "decided",
+    "show_alert_count",
+    "show_decision",
+    "web_client",
+]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +87,7 @@ def announcer(
             catalog = await services.catalog.get()
             ask = build_ask(ref, outcome.request, catalog, outcome.values)
             blocks, text = request_blocks(ask), fallback_text(ask)
+            await _with_alert_count(blocks, settings, outcome.thread_id)
             earlier = await store.message_of(outcome.thread_id)
             if earlier is not None:
                 await slack.chat_update(
@@ -98,6 +109,46 @@ def announcer(
             raise
 
     return announce
+
+
+async def _with_alert_count(blocks: list, settings: Settings, thread_id: str) -> None:
+    """Add `200 alerts about this; latest: …` under the summary, when a storm joined."""
+    from slack_sdk.models.blocks import ContextBlock
+
+    from agent.intake.receiver import default_db_path
+    from agent.intake.store import rows_for_threads, storm_line
+    from agent.surfaces.slack.blocks import escape, md
+
+    rows = await asyncio.to_thread(rows_for_threads, default_db_path(settings), [thread_id])
+    line = storm_line(rows.get(thread_id))
+    if line:
+        note = ContextBlock(elements=[md(f":rotating_light: {escape(line)}")])
+        blocks.insert(min(2, len(blocks)), note)
+
+
+async def show_alert_count(
+    settings: Settings,
+    services: Services,
+    outcome: Outcome,
+    *,
+    client: AsyncWebClient | None = None,
+    posts: PostStore | None = None,
+) -> bool:
+    """Draw a waiting thread's message again with its alert count; False when the
+    thread has no message or no longer waits (a decided message keeps its verdict)."""
+    if outcome.interrupt_id is None or outcome.request is None:
+        return False
+    earlier = await (posts or PostStore(settings)).message_of(outcome.thread_id)
+    if earlier is None:
+        return False
+    ask = build_ask(Ref(outcome.thread_id, outcome.interrupt_id), outcome.request,
+                    await services.catalog.get(), outcome.values)  # fmt: skip
+    blocks = request_blocks(ask)
+    await _with_alert_count(blocks, settings, outcome.thread_id)
+    await (client or web_client(settings)).chat_update(
+        channel=earlier.channel, ts=earlier.ts, text=fallback_text(ask), blocks=blocks
+    )
+    return True
 
 
 async def announce_pending(
