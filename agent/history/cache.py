@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -78,10 +79,12 @@ class HistoryCache(CatalogCache):
         ttl_s: float = HISTORY_TTL_S,
         *,
         days: int | None = HISTORY_DAYS,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         **options: Any,
     ) -> None:
         super().__init__(client, ttl_s, **options)
         self.days = days
+        self._now = now
         self._notes: dict[str, str | None] = {}
 
     async def load(self) -> History:
@@ -89,7 +92,7 @@ class HistoryCache(CatalogCache):
         if self.days is None:
             incidents = await pd.list_incidents(statuses=["resolved"], date_range="all")
         else:
-            now = datetime.now(UTC)
+            now = self._now()
             incidents = await pd.list_incidents(
                 statuses=["resolved"], since=now - timedelta(days=self.days), until=now
             )
