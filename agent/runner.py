@@ -291,8 +291,8 @@ class Runner:
             text = intr.value["action_requests"][0].get("description", "")
             return Outcome(thread_id, status, text, intr.id, intr.value, values)
         report = values.get("report", "")
-        if not isinstance(report, str):  # the post-mortem's report is JSON; its Markdown is the text
-            report = values.get("markdown", "")
+        if not isinstance(report, str):  # the post-mortem's report is its JSON; its text, one line
+            report = values.get("summary") or values.get("error") or ""
         return Outcome(thread_id, values.get("status", "done"), report, values=values)
 
     async def _settle(self, thread_id: str, *, prompt: str) -> Outcome:

@@ -110,6 +110,7 @@ async def publish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     report = await _report(state, runtime)
     update: dict[str, Any] = {"report": report, "markdown": to_markdown(report), "status": "done"}
     summary = _summary(report)
+    update["summary"] = summary
     if ctx.propose_note:
         note = build_proposal(
             "add_note", {"incident_id": report["incident"]["id"], "content": summary}, NO_CATALOG,

@@ -37,6 +37,8 @@ class State(InputState):
     """The JSON post-mortem: incident, metrics, timeline, anomalies, narrative."""
     markdown: str = ""
     """The Markdown post-mortem with its Mermaid timeline."""
+    summary: str = ""
+    """The post-mortem in one line (what the note proposes; what surfaces show as the outcome)."""
     proposal: dict[str, Any] | None = None
     """The incident note as a write (agent.actions.Proposal): sent only once approved."""
     feedback: str | None = None

@@ -83,8 +83,9 @@ def verdict_of(
     schema = ((before_request.get("review_configs") or [{}])[0].get("args_schema")) or {}
     before = {k: v for k, v in (action.get("args") or {}).items() if k not in HIDDEN_ARGS}
     result: dict[str, Any] = values["result"] if isinstance(values.get("result"), dict) else {}
-    url = result.get("html_url") or (values.get("incident") or {}).get("html_url")
-    number = result.get("incident_number") or (values.get("incident") or {}).get("number")
+    incident = values["incident"] if isinstance(values.get("incident"), dict) else {}  # a post-mortem's is its id
+    url = result.get("html_url") or incident.get("html_url")
+    number = result.get("incident_number") or incident.get("number")
     verdict = Verdict(
         decision=label,
         icon=icon,
