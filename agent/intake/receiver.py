@@ -47,6 +47,7 @@ from agent.intake.events import (
     parse_generic,
     render_prompt,
 )
+from agent.intake.routing import RoutingKeys, RoutingKeysCache
 from agent.intake.store import AlertRow, AlertStore
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class IntakeReceiver:
         self.on_join: Callable[[str], Awaitable[None]] | None = None
         """Told a thread's id when alerts joined its run (serve redraws its Slack message)."""
         self._recounts: set[str] = set()
+        self._routing: RoutingKeysCache | None = None
 
     def routes(self) -> list[Route]:
         return [
@@ -154,8 +156,10 @@ class IntakeReceiver:
 
     async def events_v2(self, request: Request) -> JSONResponse:
         keys = self.settings.intake_routing_keys
-        if not keys:
-            log.error("Events API intake refused: no INTAKE_ROUTING_KEYS configured")
+        account = None if keys else await self._account_keys()
+        if not keys and account is None:
+            log.error("Events API intake refused: no INTAKE_ROUTING_KEYS configured, and the "
+                      "account has no Events API v2 integration")  # fmt: skip
             return JSONResponse({"status": "unauthorized", "message": "no routing keys configured"},
                                 status_code=401)  # fmt: skip
         got = await self._json(request)
@@ -166,7 +170,10 @@ class IntakeReceiver:
             event = parse_events_v2(body)
         except InvalidEvent as exc:
             return _invalid(exc.errors)
-        event.routing_service = routing_service(str(body["routing_key"]), keys)
+        routing_key = str(body["routing_key"])
+        event.routing_service = routing_service(routing_key, keys)
+        if event.routing_service is None and (account := account or await self._account_keys()):
+            event.routing_service = await account.service_for(routing_key)
         if event.routing_service is None:
             return _invalid(["Invalid routing key"])
         outcome = await self.accept(event)
@@ -299,6 +306,24 @@ class IntakeReceiver:
         self._running.add(thread_id)
         self._spawn(self._run(inputs, thread_id, row.id))
         return {"status": "started", "thread_id": thread_id, "count": row.count}
+
+    async def _account_keys(self) -> RoutingKeysCache | None:
+        """The account's Events API v2 integration keys (None when it has none, or
+        when the account cannot be read: settings' keys still work)."""
+        if self._routing is None:
+            try:
+                self._routing = RoutingKeysCache(
+                    self.runner.services.pd, ttl_s=self.settings.catalog_ttl_s
+                )
+            except RuntimeError:  # not started
+                return None
+        try:
+            keys = await self._routing.get()
+        except Exception as exc:
+            log.warning("intake: the account's integration keys are unavailable: %s",
+                        type(exc).__name__)  # fmt: skip
+            return None
+        return self._routing if isinstance(keys, RoutingKeys) and keys.keys else None
 
     async def _service_name(self, words: str | None) -> str | None:
         """The catalog name of a routing key's service (settings may give an id)."""

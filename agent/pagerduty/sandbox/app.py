@@ -113,16 +113,33 @@ def list_of(collection: str) -> Handler:
                 kwargs[f] = c.many(f)
         if "sort_by" in filters:
             kwargs["descending"] = (c.q("sort_by") or "").endswith(":desc")
-        return 200, c.page(collection, c.state.list(collection, **kwargs))
+        items = c.state.list(collection, **kwargs)
+        if collection == "services":
+            items = [_integrations_shown(c, s) for s in items]
+        return 200, c.page(collection, items)
 
     return handler
 
 
 def get_one(collection: str, key: str) -> Handler:
     async def handler(c: Call) -> tuple[int, Any]:
-        return 200, {key: c.state.get(collection, c.request.path_params["id"])}
+        obj = c.state.get(collection, c.request.path_params["id"])
+        return 200, {key: _integrations_shown(c, obj) if collection == "services" else obj}
 
     return handler
+
+
+def _integrations_shown(c: Call, service: dict[str, Any]) -> dict[str, Any]:
+    """A service's integrations as references; whole (with `integration_key`, as
+    PagerDuty shows an Events API integration) under `include[]=integrations`."""
+    if "integrations" in c.many("include"):
+        return service
+    refs = []
+    for i in service.get("integrations", []):
+        kind = str(i.get("type", "inbound_integration")).removesuffix("_reference")
+        refs.append({"id": i["id"], "type": f"{kind}_reference",
+                     "summary": i.get("summary") or i.get("name") or i["id"]})
+    return {**service, "integrations": refs}
 
 
 async def users_me(c: Call) -> tuple[int, Any]:
