@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,3 +122,36 @@ def test_schedule_stops_cleanly_on_ctrl_c(tmp_path):
         _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert "stopped" in stderr and "Traceback" not in stderr
+
+
+def agent(tmp_path: Path, api_url: str, *args: str) -> tuple[int, Any]:
+    """Another `incident-agent` command (`approvals`, `approve`) on the same files, as JSON."""
+    env = {**env_for(tmp_path, api_url), "PAGERDUTY_FROM": "susan.clark@contoso.example"}
+    done = subprocess.run([sys.executable, "-m", "agent", *args, "--json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_a_schedule_with_note_proposes_each_note_once_through_the_approvals(tmp_path):
+    out = tmp_path / "postmortems"
+    with running_sandbox(dev_account(), clock=Clock()) as sb:
+        now = datetime.now(UTC)
+        a = _resolved(sb.state, "Resolved ten minutes ago", now - timedelta(minutes=10))
+        first = cli(tmp_path, "--every", "1h", "--once", "--note", "--out", str(out),
+                    api_url=sb.base_url)
+        assert first.returncode == 0, first.stderr
+        assert [p.name for p in out.iterdir()] == [f"{a}.md"]
+        assert "waits for approval" in first.stderr
+        code, listed = agent(tmp_path, sb.base_url, "approvals")
+        [entry] = listed
+        assert entry["graph"] == "postmortem" and a in entry["prompt"], entry
+
+        second = cli(tmp_path, "--every", "1h", "--once", "--note", "--out", str(out),
+                     api_url=sb.base_url)
+        assert second.returncode == 0 and "wrote 0 post-mortem" in second.stderr
+        assert [e["thread_id"] for e in agent(tmp_path, sb.base_url, "approvals")[1]] == [
+            entry["thread_id"]]  # the written-table keeps the note from being proposed twice
+
+        code, done = agent(tmp_path, sb.base_url, "approve", entry["thread_id"])
+        assert code == 0 and done["status"] == "done", done
+        assert len([n for n in sb.state.notes(a) if n["content"].startswith("Post-mortem for #")]) == 1
