@@ -457,6 +457,7 @@ def eval_triage(
     as_json: JsonOpt = False,
 ) -> None:
     """Run triage and service lookup over a cases file; writes nothing to PagerDuty."""
+    from agent.history import history_cache
     from agent.pagerduty.embedded import connect
     from agent.runtime import catalog_cache
     from agent.triage.evaluate import evaluate_cases
@@ -466,7 +467,8 @@ def eval_triage(
     async def go() -> tuple[list[dict[str, Any]], dict[str, Any]]:
         async with connect(settings) as pd:
             catalog = await catalog_cache(settings, pd).get()
-            return await evaluate_cases(cases, catalog, settings)
+            # The account's past incidents are evidence, as in a real run.
+            return await evaluate_cases(cases, catalog, settings, history_cache(settings, pd))
 
     try:
         predictions, summary = _run(go())

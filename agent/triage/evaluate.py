@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.config import Settings
 from agent.pagerduty.catalog import Catalog
 from agent.triage.alert import AlertFields
 from agent.triage.models import Intent, TriageInputError
 from agent.triage.service import triage
+
+if TYPE_CHECKING:
+    from agent.triage.service import HistorySource
 
 
 def read_cases(path: str | Path) -> list[dict[str, Any]]:
@@ -32,14 +35,18 @@ def read_cases(path: str | Path) -> list[dict[str, Any]]:
 
 
 async def evaluate_cases(
-    cases_path: str | Path, catalog: Catalog, settings: Settings
+    cases_path: str | Path,
+    catalog: Catalog,
+    settings: Settings,
+    history: HistorySource | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(one prediction per case, a summary with accuracy per field)."""
+    """(one prediction per case, a summary with accuracy per field); with
+    `history`, the account's past incidents are evidence as in a real run."""
     predictions: list[dict[str, Any]] = []
     for case in read_cases(cases_path):
         try:
             fields = AlertFields.model_validate(case["fields"]) if case.get("fields") else None
-            result = await triage(case["alert"], catalog, settings, alert=fields)
+            result = await triage(case["alert"], catalog, settings, alert=fields, history=history)
             pred: dict[str, Any] = {
                 "alert": case["alert"],
                 "intent": result.intent.value,
