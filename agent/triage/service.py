@@ -68,6 +68,10 @@ async def triage(
     result = await _triage(text, catalog, settings, model, alert, index)
     if source is not None and result.similar and result.intent == Intent.page:
         result.similar = await source.resolutions(result.similar)
+        # Reasons travel to the approval: the approver sees how these were resolved.
+        result.reasons += [
+            f"past incident {s.phrase()}: {s.resolution}" for s in result.similar if s.resolution
+        ]
     return result
 
 

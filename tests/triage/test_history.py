@@ -151,6 +151,9 @@ async def test_notes_are_read_for_the_shown_incidents_only_and_once(
             assert pd.counter.total == shown
             top = result.similar[0]
             assert top.number == 4009 and "maxmemory" in (top.resolution or "")
+            # The reasons (which the approval shows) say how it was resolved.
+            assert any(r.startswith("past incident #4009") and "maxmemory" in r
+                       for r in result.reasons)  # fmt: skip
             again = await triage(text, dev_catalog, settings, history=cache)
             assert pd.counter.total == shown  # kept: a resolved incident's notes are read once
             assert again.similar == result.similar
