@@ -182,3 +182,29 @@ def test_minutes_to_resolve_come_from_the_incident(index):
     by_number = {p.number: p for p in index.past}
     assert by_number[4001].minutes_to_resolve == 48
     assert timedelta(minutes=by_number[4027].minutes_to_resolve or 0) == timedelta(hours=4)
+
+
+async def test_the_model_path_gets_the_history_and_cannot_drop_what_it_decided(dev_catalog, index):
+    """Over real HTTP to the fake OpenAI server: the prompt carries the past
+    incidents; a model that calls the alert nothing is overruled, and the
+    approval still gets the similar incidents."""
+    from agent.config import Settings
+    from tests.fakes.openai_server import FakeOpenAI
+    from tests.triage.test_llm import answer
+
+    with FakeOpenAI() as server:
+        llm = Settings(_env_file=None, openai_api_key=None, openai_base_url=server.base_url,
+                       openai_model="fake")  # fmt: skip
+        server.reply(answer(intent="not_incident", service_id=None, urgency=None, priority=None))
+        dropped = await triage("The iPhone feed spins forever", dev_catalog, llm, history=index)
+        server.reply(answer(intent="page", service_id="PEML001", urgency="high"))
+        other = await triage("The iPhone feed spins forever", dev_catalog, llm, history=index)
+        server.reply(answer(intent="page", service_id="PMOB002", urgency="high"))
+        agreed = await triage("The iPhone feed spins forever", dev_catalog, llm, history=index)
+    evidence = server.requests[0].messages[1]["content"]
+    assert "#4021 'iPhone app feed spinner never stops' (Mobile API" in evidence
+    assert (dropped.intent, dropped.service_id) == (Intent.page, "PMOB002")
+    assert other.intent == Intent.page and other.service_id is None  # a human picks
+    assert {"PMOB002", "PEML001"} <= {c.id for c in other.candidates}
+    assert (agreed.source, agreed.service_id) == ("llm", "PMOB002")
+    assert agreed.similar and agreed.similar[0].number == 4021
