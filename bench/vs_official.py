@@ -154,8 +154,7 @@ def ours_budget(sb: SandboxProcess, gets: int, window_s: float) -> Sample:
     async def run() -> Sample:
         from agent.pagerduty.ratelimit import WindowLimiter
 
-        # The default margin (1 s) even when --quick shrinks the window: it covers how much
-        # later than its admission a request may reach the server (TLS handshakes, a busy CPU).
+        # The client's own limiter, on the sandbox's (maybe --quick-shortened) window.
         limiter = WindowLimiter(sb.rate_per_minute, window_s=window_s)
         async with _ours(sb, sb.fresh_token(), limiter=limiter) as pd:
             before = sb.requests()

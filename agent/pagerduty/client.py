@@ -245,15 +245,12 @@ class PagerDutyClient:
         url = f"{self.base_url}{path}"
         attempt = 0
         while True:
-            await self.limiter.acquire()
             self.counter.record(method, template)
             if attempt:
                 self.counter.retries += 1
             started = time.perf_counter()
             try:
-                response = await self._http.request(
-                    method, path, params=params, json=json, headers=headers
-                )
+                response = await self._attempt(method, path, params, json, headers)
             except httpx.TransportError as exc:
                 retry = repeatable or isinstance(exc, NOT_SENT)
                 if not retry or attempt >= self.max_retries:
@@ -324,6 +321,24 @@ class PagerDutyClient:
                 error = error_from_response(response)
                 raise _as(ServerError, error) if status >= 500 else error
             return response
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json: Any,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """One attempt within the budget: a slot before it is sent, counted again once it is
+        over (a window limiter counts each request from its answer, see ratelimit.py)."""
+        await self.limiter.acquire()
+        try:
+            return await self._http.request(method, path, params=params, json=json, headers=headers)
+        finally:
+            done = getattr(self.limiter, "done", None)
+            if done is not None:
+                done()
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
         return await self.request("GET", path, params=params)

@@ -5,8 +5,9 @@ with their own `WindowLimiter` could spend N times the budget. With
 INCIDENT_AGENT_REDIS_URL set, every worker admits requests through one
 moving window in Redis, `limits`' `MovingWindowRateLimiter` (a sorted log
 per key, checked and appended in one Lua script, so two workers cannot both
-take the last slot). The window is 61 s for PagerDuty's 60 s, the same
-margin `WindowLimiter` keeps for requests that arrive late.
+take the last slot). It counts admissions, not answers as `WindowLimiter`
+does (a hit cannot be moved later), so the window is 61 s for PagerDuty's
+60 s: a second of margin for requests that reach PagerDuty late.
 
 A 429 seen by any worker holds every worker: `hold(seconds)` sets a key
 that lives `ratelimit-reset` seconds (the later of two holds wins), and
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisLimiter", "limiter_for"]
 
-WINDOW_S = 61  # PagerDuty's minute plus a second of margin (see ratelimit.py)
+WINDOW_S = 61  # PagerDuty's minute plus a second of margin (see above)
 POLL_CAP_S = 1.0
 """Longest single sleep while waiting for a slot: other workers may free one sooner."""
 
