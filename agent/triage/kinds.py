@@ -60,6 +60,16 @@ _QUESTION_START = re.compile(
     r"|any(?:one|body)|is\s+there|are\s+there)\b",
     re.I,
 )
+# About a problem that is over: thanks, kudos, a fix explained, closing the loop.
+_OVER = re.compile(
+    r"^\W*(?:(?:many|big|huge)\s+)?(?:thanks|thank\s+you|thx|kudos|shout[\s-]?out|props"
+    r"|(?:great|nice|good|awesome)\s+(?:work|job|catch)|well\s+done)\b"
+    r"|\b(?:closing\s+the\s+loop|lessons\s+learned|root\s+cause\s+was|was\s+caused\s+by"
+    r"|(?:resolved|fixed|mitigated)\s*[,;:!.-]*\s*(?:thanks|thank\s+you|thx|cheers)"
+    r"|(?:is|was|has\s+been|have\s+been)\s+(?:now\s+)?(?:resolved|fixed|mitigated)\b(?!\s*\?)"
+    r"|all\s+clear|back\s+to\s+normal)\b",
+    re.I,
+)
 # Office life and the building: not the account's production systems.
 OFFICE = re.compile(
     r"\b(?:party|lunch|dinner|breakfast|coffee|birthday|cake|snacks?|kitchen|meeting|offsite"
@@ -73,7 +83,7 @@ OFFICE = re.compile(
 @dataclass(frozen=True)
 class Kind:
     name: str
-    """review_request, announcement, question or office."""
+    """review_request, announcement, question, office or over."""
     words: str
     """The words that show it, quoted in the reasons."""
 
@@ -83,6 +93,7 @@ class Kind:
             "announcement": "an announcement or FYI",
             "question": "a question",
             "office": "office chatter",
+            "over": "about a problem that is over (thanks, a fix explained, closing the loop)",
         }[self.name]
         return f"not an incident: {what} ('{self.words}'), and nothing describes a current failure"
 
@@ -98,6 +109,9 @@ def not_incident_kind(text: str) -> Kind | None:
     if m := _REVIEW.search(text):
         # Review requests mention the failure they fix; the request is the point.
         return Kind("review_request", m.group(0).strip())
+    if m := _OVER.search(text):
+        # Its failure words are the story of a finished problem.
+        return Kind("over", m.group(0).strip(" ,;:!.-"))
     if (m := _QUESTION_START.search(text)) and failing is None and "?" in text:
         return Kind("question", text.strip().splitlines()[0][:60])
     if m := _ANNOUNCE.search(text):

@@ -104,7 +104,8 @@ class TriageResult(BaseModel):
     """An escalation policy as the words named it (reassign, add responder)."""
     kind: str | None = None
     """Why a not_incident is one: review_request, announcement, question, office,
-    instructions (to the agent), recovery, or no_evidence (no service, no failure)."""
+    over (thanks, a fix explained), instructions (to the agent), recovery, or
+    no_evidence (no service, no failure)."""
     all_services: bool = False
     """who_is_on_call naming no service, schedule or person: answer for every
     service (grouped by escalation policy), never ask which one."""

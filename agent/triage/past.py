@@ -4,7 +4,8 @@ History is evidence, weighed after the words and the alert's fields:
 
 - the words name no service clearly, and the alert resembles past incidents
   of one service (top similarity >= DECIDE, every other service's best at
-  least GAP below): that service, with "resembles #4711 '…' (Payments,
+  least GAP below, and two words in common unless the similarity is STRONG:
+  one shared word such as "dashboard" is a guess, not a resemblance): that service, with "resembles #4711 '…' (Payments,
   resolved in 48 min)" in the reasons, unless the words clearly point at
   another service (then a human picks between the two);
 - the words name a service and history agrees: the resemblance is a
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from agent.pagerduty.catalog import Catalog
 from agent.triage.models import ServiceCandidate, SimilarIncident
+from agent.triage.text import terms
 
 if TYPE_CHECKING:
     from agent.history.index import HistoryIndex
@@ -63,6 +65,8 @@ def consult(index: HistoryIndex | None, text: str, catalog: Catalog) -> Past:
     others = [m.similarity for m in matches if m.service_id != top.service_id]
     if top.similarity < DECIDE or (others and others[0] > top.similarity - GAP):
         return past
+    if top.similarity < STRONG and len(_stems(text) & _stems(top.title)) < 2:
+        return past
     service = next((s for s in catalog.services if s.id == top.service_id), None)
     if service is None:  # a service deleted since: the history cannot name it
         return past
@@ -75,6 +79,11 @@ def consult(index: HistoryIndex | None, text: str, catalog: Catalog) -> Past:
         id=service.id, name=service.name, score=HISTORY_SCORE, why=past.reason
     )
     return past
+
+
+def _stems(text: str) -> set[str]:
+    """Content words cut to five letters ("subscribers" meets "subscription")."""
+    return {t[:5] for t in terms(text)}
 
 
 def summary(similar: list[SimilarIncident]) -> str:

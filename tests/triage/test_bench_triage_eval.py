@@ -104,11 +104,11 @@ def test_history_decides_in_the_bench_and_a_bad_model_does_not_undo_it(tmp_path,
 
 
 def test_without_history_the_symptom_only_cases_are_not_named(capsys):
-    from tests.triage.test_history import HERE
+    from tests.triage.test_history import CASES, HERE
 
     triage_eval.main(
         [str(HERE / "dev-history-cases.jsonl"), "--account", str(DEV_ACCOUNT), "--no-history",
          "--json"]
     )  # fmt: skip
     summary = json.loads(capsys.readouterr().out)
-    assert summary["rules"]["right"] < 14  # the history cases are history's doing
+    assert summary["rules"]["right"] < len(CASES)  # the history cases are history's doing
