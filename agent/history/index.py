@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agent.pagerduty.models import Incident
@@ -44,8 +45,11 @@ class PastIncident:
     @classmethod
     def of(cls, incident: Incident) -> PastIncident:
         minutes = None
-        if incident.resolved_at is not None:
-            seconds = (incident.resolved_at - incident.created_at).total_seconds()
+        # Older API versions have no resolved_at: a resolved incident's last change is it.
+        extra = incident.model_extra or {}
+        resolved = incident.resolved_at or _time(extra.get("last_status_change_at"))
+        if resolved is not None:
+            seconds = (resolved - incident.created_at).total_seconds()
             minutes = max(0, round(seconds / 60))
         return cls(
             id=incident.id,
@@ -56,6 +60,15 @@ class PastIncident:
             minutes_to_resolve=minutes,
             html_url=incident.html_url,
         )
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def normalise(text: str) -> str:

@@ -208,3 +208,15 @@ async def test_the_model_path_gets_the_history_and_cannot_drop_what_it_decided(d
     assert {"PMOB002", "PEML001"} <= {c.id for c in other.candidates}
     assert (agreed.source, agreed.service_id) == ("llm", "PMOB002")
     assert agreed.similar and agreed.similar[0].number == 4021
+
+
+def test_an_incident_without_resolved_at_takes_its_last_status_change():
+    from agent.history import PastIncident
+    from agent.pagerduty.models import Incident
+
+    incident = Incident.model_validate(
+        {"id": "P1", "type": "incident", "title": "Queue stuck", "status": "resolved",
+         "created_at": "2026-01-01T10:00:00Z", "last_status_change_at": "2026-01-01T10:30:00Z",
+         "service": {"id": "PMQ0001", "type": "service_reference", "summary": "RabbitMQ"}}
+    )  # fmt: skip
+    assert PastIncident.of(incident).minutes_to_resolve == 30
