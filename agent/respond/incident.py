@@ -42,7 +42,8 @@ async def find_incident(
         elif ref.number is not None:
             found = await pd.find_incident_by_number(ref.number)
             if found is None:
-                return Refusal(why=f"There is no incident #{ref.number} in this account; nothing was changed.")
+                return Refusal(why=f"There is no incident #{ref.number} in this account; "
+                                   "nothing was changed.")
             row = incident_row(found)
         else:
             service = catalog.service(request.service_id) if request.service_id else None

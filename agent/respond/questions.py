@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from agent.approvals import build_request
 from agent.approvals.hitl import HITLRequest
 from agent.pagerduty.catalog import Catalog
-from agent.pagerduty.models import Schedule, User
+from agent.pagerduty.models import Reference, Schedule, User
 from agent.pagerduty.models import Service as CatalogService
 from agent.respond.state import Candidate, IncidentRow, Question, QuestionKind
 from agent.roster import Ambiguous, Resolution, Resolved
@@ -21,6 +21,7 @@ from agent.triage import TriageResult
 
 __all__ = [
     "answer_problem",
+    "apply_choice",
     "ask_request",
     "incident_candidates",
     "person_candidates",
@@ -47,7 +48,9 @@ def person_candidates(resolution: Resolution[User], everyone: list[User], words:
     return [person(u, "a user of this account") for u in everyone[:MAX_CANDIDATES]]
 
 
-def schedule_candidates(resolution: Resolution[Schedule], everyone: list[Schedule], words: str | None) -> list[Candidate]:
+def schedule_candidates(
+    resolution: Resolution[Schedule], everyone: list[Schedule], words: str | None
+) -> list[Candidate]:
     named = f"matches {words!r}" if words else ""
     if isinstance(resolution, Ambiguous):
         pool, why = resolution.candidates, named or resolution.why
@@ -79,8 +82,8 @@ def _service(s: CatalogService) -> Candidate:
     return Candidate(id=s.id, name=s.name, reasons=[r for r in reasons if r])
 
 
-def _teams(teams: Iterable[object]) -> str:
-    names = [str(getattr(t, "summary", None) or getattr(t, "id", "")) for t in teams]
+def _teams(teams: Iterable[Reference]) -> str:
+    names = [t.summary or t.id for t in teams]
     return f"team {', '.join(names)}" if names else ""
 
 
@@ -132,3 +135,11 @@ def answer_problem(q: Question, chosen: object, catalog: Catalog) -> str | None:
         return None
     what = "one of the incidents offered" if q.kind == "incident" else f"a {q.kind} of this account"
     return f"{chosen!r} is not {what}."
+
+
+def apply_choice(request: TriageResult, q: Question, chosen: str, by: str) -> TriageResult:
+    """The request once the human chose: the choice is one of its reasons (a chosen service, its service)."""
+    update: dict[str, object] = {"reasons": [*request.reasons, f"{q.role} chosen by {by}: {chosen}"]}
+    if q.kind == "service":
+        update["service_id"] = chosen
+    return request.model_copy(update=update)

@@ -41,7 +41,8 @@ def propose_update(
         effects = [f"closes {label}; nobody is paged for it any more"]
     elif intent == Intent.add_note:
         if not message:
-            return Refusal(why="What should the note say? e.g. 'note on #1201: scaled to 12 replicas'." + NOTHING)
+            return Refusal(why="What should the note say? e.g. 'note on #1201: scaled to 12 replicas'."
+                               + NOTHING)
         name, fields, effects = "add_note", {"incident_id": inc.id, "content": message}, ["nobody is paged"]
     elif intent == Intent.change_urgency:
         if request.urgency not in ("high", "low"):
@@ -55,7 +56,8 @@ def propose_update(
         name, fields = "change_priority", {**base, "priority": request.priority}
         effects = [f"priority {inc.priority or 'none'} → {request.priority}"]
     else:
-        target = _people_and_policy(request, choices=choices, catalog=catalog, requester=requester, about=about)
+        target = _people_and_policy(request, choices=choices, catalog=catalog, requester=requester,
+                                    about=about)
         if not isinstance(target, tuple):
             return target
         users, policy, why = target

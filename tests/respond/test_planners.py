@@ -16,7 +16,15 @@ from agent.respond.people import who
 from agent.respond.questions import answer_problem, ask_request
 from agent.respond.roster import plan_override, propose_override
 from agent.respond.service import choose_service
-from agent.respond.state import IncidentRow, OnCallRow, OpenIncident, Question, Refusal, RosterPlan, Service
+from agent.respond.state import (
+    IncidentRow,
+    OnCallRow,
+    OpenIncident,
+    Question,
+    Refusal,
+    RosterPlan,
+    Service,
+)
 from agent.respond.update import propose_update
 from agent.triage import Intent, TriageResult
 from tests.e2e.conftest import NOW
@@ -107,7 +115,8 @@ def test_updates_map_intents_to_writes_or_say_what_is_missing(catalog: Catalog) 
 def test_a_page_goes_to_level_one_or_becomes_a_note_on_the_open_incident(catalog: Catalog) -> None:
     service = Service(id="PAPI001", name="Public API", escalation_policy_id="PEP")
     request = TriageResult(intent=Intent.page, service_id="PAPI001", title="API p99 3.1s")
-    oncall = [OnCallRow(level=2, user_id="PUCO003", user="Marco"), OnCallRow(level=1, user_id="PUCO002", user="Elena")]
+    oncall = [OnCallRow(level=2, user_id="PUCO003", user="Marco"),
+              OnCallRow(level=1, user_id="PUCO002", user="Elena")]
     page = propose_page(request, service, oncall, None, prompt="p", key="k", catalog=catalog)
     assert isinstance(page, Proposal) and page.action == "create_incident"
     assert page.fields["assignee_id"] == "PUCO002" and page.effects == ["pages Elena"]
