@@ -70,10 +70,15 @@ async def test_a_crash_after_the_write_does_not_page_twice(rig: Rig) -> None:
 
 
 async def test_unclear_service_asks_the_human_then_proceeds(rig: Rig) -> None:
-    out = await rig.runner.start({"prompt": "Everything is on fire, customers are furious (critical)"})
+    prompt = "Everything is on fire, customers are furious (critical)"
+    out = await rig.runner.start({"prompt": prompt})
     assert out.status == "needs_input", out.report
     candidates = out.request["action_requests"][0]["args"]["candidates"]
-    assert candidates
+    assert candidates and all(c["reasons"] and c["why"] for c in candidates)
+    assert not any("no service matched" in c["why"] for c in candidates)
+    # What a surface shows: the question about the alert, in words, without command-line words.
+    assert out.values["question"]["about"] == prompt and prompt in out.report
+    assert "Answer with" not in out.report and "service_id" not in out.report
     with pytest.raises(RefusedAnswer):
         await rig.runner.resume(out.thread_id, APPROVE, ME)  # a choice needs an edit or a reject
     pick = {"decisions": [{"type": "edit", "edited_action": {
