@@ -20,6 +20,7 @@ import logging
 import random
 import ssl
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +57,7 @@ from agent.pagerduty.models import (
 from agent.pagerduty.pagination import Paginator, TimeLike, format_time
 from agent.pagerduty.ratelimit import RequestLimiter, WindowLimiter
 from agent.pagerduty.shared_limit import limiter_for
+from agent.pagerduty.transport import asyncio_transport
 from agent.pagerduty.writes import ApiCall, find_landed
 
 if TYPE_CHECKING:
@@ -129,6 +131,9 @@ class PagerDutyClient:
             verify = ssl.create_default_context(cafile=verify)
         secret = self._token.get_secret_value()
         auth = f"Token token={secret}" if token_type == "token" else f"Bearer {secret}"
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        if transport is None and not _proxied():
+            transport = asyncio_transport(verify=verify, limits=limits)  # see transport.py
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={"Accept": ACCEPT, "Content-Type": "application/json", "Authorization": auth},
@@ -136,7 +141,7 @@ class PagerDutyClient:
             verify=verify,
             # Waiting for one of our own pooled connections is queueing, not a network fault.
             timeout=httpx.Timeout(timeout, pool=None),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            limits=limits,
         )
 
     @classmethod
@@ -397,9 +402,7 @@ class PagerDutyClient:
         return Schedule.model_validate(body["schedule"])
 
     async def list_escalation_policies(self, *, query: str | None = None) -> list[EscalationPolicy]:
-        return await self.list_all(
-            "/escalation_policies", _q(query=query), model=EscalationPolicy
-        )
+        return await self.list_all("/escalation_policies", _q(query=query), model=EscalationPolicy)
 
     async def list_priorities(self) -> list[Priority]:
         return await self.list_all("/priorities", model=Priority)
@@ -494,7 +497,9 @@ class PagerDutyClient:
 
     async def add_note(self, incident_id: str, content: str, from_: str | None = None) -> Note:
         call = ApiCall(
-            method="POST", path=f"/incidents/{incident_id}/notes", body={"note": {"content": content}}
+            method="POST",
+            path=f"/incidents/{incident_id}/notes",
+            body={"note": {"content": content}},
         )
         return Note.model_validate((await self.write(call, from_=from_)).body["note"])
 
@@ -536,8 +541,13 @@ class PagerDutyClient:
                 if isinstance(exc, InvalidInput) or attempt >= self.max_retries:
                     raise
                 delay = self._backoff(attempt)
-                log.info("%s %s: %s, checked: not landed; retry in %.2f s",
-                         call.method, call.path, type(exc).__name__, delay)
+                log.info(
+                    "%s %s: %s, checked: not landed; retry in %.2f s",
+                    call.method,
+                    call.path,
+                    type(exc).__name__,
+                    delay,
+                )
                 await self._sleep(delay)
                 attempt += 1
 
@@ -614,6 +624,13 @@ def _request_of(exc: httpx.TransportError) -> httpx.Request | None:
         return exc.request
     except RuntimeError:
         return None
+
+
+def _proxied() -> bool:
+    """A proxy set in the environment (HTTPS_PROXY, ALL_PROXY): httpx's own transport, which
+    honours it, rather than ours (httpx reads the environment only when it builds the transport)."""
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get("https") or proxies.get("all"))
 
 
 def _q(**params: Any) -> dict[str, Any]:
