@@ -74,11 +74,12 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Failures where the request provably never reached the server: retried for every method.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 OPEN_STATUSES = ("triggered", "acknowledged")
-# Requests in flight per client (pages, catalog loads, bursts). httpcore's pool checks
-# every idle connection against every other on each hand-out, so its CPU grows with
-# the square of the pool: 16 spends about a sixth less CPU than 32 on 2,400 log
-# entries, and still reads 1,700 entries in two round trips.
-MAX_CONCURRENCY = 16
+# Requests in flight per client (pages, catalog loads, bursts), and so connections. The
+# paginator spreads a listing over as few rounds as this allows and no more connections
+# than those rounds need: 2,400 log entries are the first page, then 23 at once. Measured
+# on the TLS sandbox: at 100 ms one round of 23 takes 349 ms against 461 ms for two of 12;
+# at 20 ms the 11 more handshakes cost 7 % (227 ms against 212 ms).
+MAX_CONCURRENCY = 24
 
 Sleep = Callable[[float], Awaitable[None]]
 

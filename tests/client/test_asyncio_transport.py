@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from agent.pagerduty import PagerDutyClient
+from agent.pagerduty.client import MAX_CONCURRENCY
 from agent.pagerduty.sandbox import Clock, running_sandbox
 from agent.pagerduty.sandbox.server import free_port
 from agent.pagerduty.transport import AsyncioBackend, asyncio_transport
@@ -28,7 +29,7 @@ def test_the_client_pages_through_the_asyncio_backend() -> None:
     pd = PagerDutyClient("https://api.example.test", TOKEN)
     pool = pd._http._transport._pool  # type: ignore[attr-defined]
     assert isinstance(pool._network_backend, AsyncioBackend)
-    assert pool._max_connections == 16
+    assert pool._max_connections == MAX_CONCURRENCY
 
 
 @pytest.fixture

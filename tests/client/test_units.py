@@ -187,3 +187,28 @@ async def test_cursor_endpoints_follow_next_cursor_to_the_end() -> None:
     assert [r["id"] for r in got] == [r["id"] for r in records]
     assert [p.get("cursor") for p in asked] == [None, "100", "200"]
     assert all("offset" not in p for p in asked)
+
+
+async def test_remaining_pages_are_spread_over_the_fewest_rounds_and_connections() -> None:
+    """22 pages after the first with 16 allowed: two rounds of 11, not 16 then 6."""
+    import asyncio
+
+    from agent.pagerduty.pagination import Paginator
+
+    items = [{"id": f"T{i:04d}"} for i in range(2_300)]
+    flight = {"now": 0, "peak": 0}
+
+    async def fetch(path: str, params: dict) -> dict:
+        flight["now"] += 1
+        flight["peak"] = max(flight["peak"], flight["now"])
+        await asyncio.sleep(0.01)
+        flight["now"] -= 1
+        start = params["offset"]
+        page = items[start : start + params["limit"]]
+        return {"teams": page, "more": start + len(page) < len(items), "total": len(items)}
+
+    got = await Paginator(fetch, concurrency=16).list_all("/teams")
+    assert [t["id"] for t in got] == [t["id"] for t in items]
+    assert flight["peak"] == 11
+    assert (await Paginator(fetch, concurrency=24).list_all("/teams")) == got
+    assert flight["peak"] == 22
