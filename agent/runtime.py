@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from agent.approvals.store import ApprovalStore, open_approval_store
 from agent.config import Settings, get_settings
-from agent.pagerduty.catalog import CatalogCache, account_key
+from agent.history import HistoryCache, history_cache
+from agent.pagerduty.catalog import CatalogCache
 from agent.pagerduty.client import PagerDutyClient
-from agent.pagerduty.embedded import SANDBOX_TOKEN, connect, sandbox_persist_path
+from agent.pagerduty.embedded import connect, settings_account
 from agent.pagerduty.errors import PagerDutyError
 from agent.pagerduty.models import User
 
@@ -34,6 +35,8 @@ class Services:
     pd: PagerDutyClient
     catalog: CatalogCache
     store: ApprovalStore
+    history: HistoryCache | None = None
+    """The account's past incidents, evidence for triage (None: triage reads words only)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """Now, for time words ("for the next 8 hours"); tests share the sandbox's clock."""
     _me: User | None = field(default=None, repr=False)
@@ -104,27 +107,20 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 pd=pd,
                 catalog=catalog_cache(settings, pd),
                 store=store,
+                history=history_cache(settings, pd),
             )
         finally:
             store.close()
 
 
 def catalog_cache(settings: Settings, pd: PagerDutyClient) -> CatalogCache:
-    """The catalog cache, kept on disk beside the checkpoint so a fresh process starts warm.
-
-    The account is the API's URL and the token's hash; the embedded sandbox
-    listens on a new port each run, so its account is the state file it keeps.
-    """
+    """The catalog cache, kept on disk beside the checkpoint so a fresh process starts warm."""
     checkpoint = settings.incident_agent_checkpoint
-    if settings.pagerduty_api_url:
-        account = account_key(settings.pagerduty_api_url, settings.pagerduty_api_token)
-    else:
-        account = account_key(f"embedded:{sandbox_persist_path(settings).resolve()}", SANDBOX_TOKEN)
     return CatalogCache(
         pd,
         ttl_s=settings.catalog_ttl_s,
         path=checkpoint.with_name(f"{checkpoint.stem}.catalog.json"),
-        account=account,
+        account=settings_account(settings),
     )
 
 

@@ -88,7 +88,9 @@ async def triage(state: State, runtime: Runtime[Context]) -> Command[Step]:
     """The prompt (and an alert's fields) read as a typed request, checked against the catalog."""
     svc = await services_for(runtime)
     try:
-        request = await read_request(state.prompt, await svc.catalog.get(), svc.settings, alert=state.alert)
+        request = await read_request(
+            state.prompt, await svc.catalog.get(), svc.settings, alert=state.alert, history=svc.history
+        )
     except TriageInputError as exc:
         return _error(str(exc))
     if request.intent == Intent.postmortem:

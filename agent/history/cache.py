@@ -16,14 +16,17 @@ incident's notes rarely change).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.pagerduty.catalog import Catalog, CatalogCache, CatalogFile, account_key
+from agent.pagerduty.catalog import Catalog, CatalogCache, CatalogFile
 from agent.pagerduty.errors import PagerDutyError
 from agent.pagerduty.models import Incident, Service
 from agent.triage.models import SimilarIncident
@@ -113,15 +116,49 @@ class HistoryCache(CatalogCache):
     async def resolutions(self, similar: list[SimilarIncident]) -> list[SimilarIncident]:
         """`similar` with each incident's notes as its resolution: one request per
         incident not read before, all at once; a failed read leaves it unknown."""
+        if not self._notes:
+            self._notes = await asyncio.to_thread(self._read_kept_notes)
         todo = list(dict.fromkeys(s.id for s in similar if s.id not in self._notes))
         found = await asyncio.gather(*(self._read_notes(i) for i in todo))
         for incident_id, notes in zip(todo, found, strict=True):
             if notes is not _UNKNOWN:
                 self._notes[incident_id] = notes
+        if todo:
+            await asyncio.to_thread(self._keep_notes)
         return [
             s.model_copy(update={"resolution": self._notes.get(s.id, s.resolution)})
             for s in similar
         ]
+
+    # A resolved incident's notes rarely change: kept beside the history file (same
+    # account check, owner-only), so a fresh CLI process reads none of them again.
+    def _notes_path(self) -> Path | None:
+        return None if self.file is None else self.file.path.with_suffix(".notes.json")
+
+    def _read_kept_notes(self) -> dict[str, str | None]:
+        path = self._notes_path()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8")) if path else None
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or self.file is None or data.get("account") != self.file.account:
+            return {}
+        notes = data.get("notes")
+        return {str(k): v for k, v in notes.items() if v is None or isinstance(v, str)} \
+            if isinstance(notes, dict) else {}
+
+    def _keep_notes(self) -> None:
+        path = self._notes_path()
+        if path is None or self.file is None:
+            return
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"account": self.file.account, "notes": self._notes}, f)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.info("history: notes not kept on disk: %s", exc)
 
     async def _read_notes(self, incident_id: str) -> Any:
         try:
@@ -141,15 +178,11 @@ _UNKNOWN = object()
 
 def history_cache(settings: Settings, pd: PagerDutyClient) -> HistoryCache:
     """The history cache, on disk beside the catalog's file (same account key)."""
-    from agent.pagerduty.embedded import SANDBOX_TOKEN, sandbox_persist_path
+    from agent.pagerduty.embedded import settings_account
 
     checkpoint = settings.incident_agent_checkpoint
-    if settings.pagerduty_api_url:
-        account = account_key(settings.pagerduty_api_url, settings.pagerduty_api_token)
-    else:
-        account = account_key(f"embedded:{sandbox_persist_path(settings).resolve()}", SANDBOX_TOKEN)
     return HistoryCache(
         pd,
         path=checkpoint.with_name(f"{checkpoint.stem}.history.json"),
-        account=account,
+        account=settings_account(settings),
     )

@@ -43,6 +43,17 @@ def sandbox_persist_path(settings: Settings) -> Path:
     return settings.incident_agent_checkpoint.with_suffix(".sandbox.json")
 
 
+def settings_account(settings: Settings) -> str:
+    """Which account the settings talk to, for the on-disk caches: the API's URL and the
+    token's hash; the embedded sandbox listens on a new port each run, so its account is
+    the state file it keeps."""
+    from agent.pagerduty.catalog import account_key
+
+    if settings.pagerduty_api_url:
+        return account_key(settings.pagerduty_api_url, settings.pagerduty_api_token)
+    return account_key(f"embedded:{sandbox_persist_path(settings).resolve()}", SANDBOX_TOKEN)
+
+
 def _demo_user(state: Any) -> str | None:
     """Writes need a `From` user; on the embedded demo, act as its first admin (or user)."""
     users = state.list("users")

@@ -41,6 +41,10 @@ class HistorySource(Protocol):
     async def resolutions(self, similar: list[SimilarIncident]) -> list[SimilarIncident]: ...
 
 
+HISTORY_INTENTS = frozenset({Intent.page, Intent.not_incident})
+"""What past incidents can change: which service an alert is about, and whether it is one."""
+
+
 async def triage(
     text: str,
     catalog: Catalog,
@@ -57,6 +61,8 @@ async def triage(
     text = validate_input(text)
     source: HistorySource | None = None
     index: HistoryIndex | None = None
+    if history is not None and triage_rules(text, catalog, alert).intent not in HISTORY_INTENTS:
+        history = None  # an override, an update of #N, a read: the words decide, no fetch
     if history is not None and hasattr(history, "resolutions"):
         source = cast("HistorySource", history)
         try:

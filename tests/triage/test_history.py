@@ -220,3 +220,32 @@ def test_an_incident_without_resolved_at_takes_its_last_status_change():
          "service": {"id": "PMQ0001", "type": "service_reference", "summary": "RabbitMQ"}}
     )  # fmt: skip
     assert PastIncident.of(incident).minutes_to_resolve == 30
+
+
+async def test_notes_read_once_are_kept_for_the_next_process(dev_account, dev_catalog, settings, tmp_path):
+    path = tmp_path / "agent.history.json"
+    text = "Everyone keeps getting logged out after a couple of minutes"
+    with running_sandbox(with_history(dev_account), clock=Clock(SANDBOX_NOW)) as sb:
+        account = account_key(sb.base_url, TOKEN)
+        async with PagerDutyClient(sb.base_url, TOKEN) as pd:
+            first = await triage(text, dev_catalog, settings,
+                                 history=HistoryCache(pd, days=None, path=path, account=account))
+        async with PagerDutyClient(sb.base_url, TOKEN) as pd:  # a fresh process, warm files
+            again = await triage(text, dev_catalog, settings,
+                                 history=HistoryCache(pd, days=None, path=path, account=account))
+            assert pd.counter.total == 0
+        async with PagerDutyClient(sb.base_url, TOKEN) as pd:  # another account's files: read
+            other = HistoryCache(pd, days=None, path=path, account=account_key(sb.base_url, "other"))
+            await triage(text, dev_catalog, settings, history=other)
+            assert pd.counter[("GET", "/incidents/{id}/notes")] == len(first.similar)
+    assert again.similar == first.similar and first.similar[0].resolution
+
+
+async def test_requests_the_words_decide_read_no_history(dev_account, dev_catalog, settings):
+    with running_sandbox(with_history(dev_account), clock=Clock(SANDBOX_NOW)) as sb:
+        async with PagerDutyClient(sb.base_url, TOKEN) as pd:
+            cache = HistoryCache(pd, days=None)
+            for words in ("who is on call right now?", "list open incidents", "acknowledge #1"):
+                result = await triage(words, dev_catalog, settings, history=cache)
+                assert result.intent != Intent.page, words
+            assert pd.counter.total == 0
