@@ -9,22 +9,65 @@ Modules: `client` (transport and endpoints), `pagination` and `endpoints`
 `catalog`, `embedded`; the simulated API lives in `sandbox`.
 """
 
-from agent.pagerduty.catalog import Catalog, CatalogCache
-from agent.pagerduty.client import PagerDutyClient
-from agent.pagerduty.counter import RequestCounter
-from agent.pagerduty.embedded import SANDBOX_TOKEN, connect
-from agent.pagerduty.errors import (
-    AccountExpired,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    PagerDutyError,
-    RateLimited,
-    ServerError,
-    TransportError,
-    Unauthorized,
-)
-from agent.pagerduty.ratelimit import RequestLimiter, WindowLimiter
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.pagerduty.catalog import Catalog, CatalogCache
+    from agent.pagerduty.client import PagerDutyClient
+    from agent.pagerduty.counter import RequestCounter
+    from agent.pagerduty.embedded import SANDBOX_TOKEN, connect
+    from agent.pagerduty.errors import (
+        AccountExpired,
+        Forbidden,
+        InvalidInput,
+        NotFound,
+        PagerDutyError,
+        RateLimited,
+        ServerError,
+        TransportError,
+        Unauthorized,
+    )
+    from agent.pagerduty.ratelimit import RequestLimiter, WindowLimiter
+
+# Where each name lives. Imported on first use (PEP 562), so `import agent.pagerduty.client`
+# costs the client's own imports, not the catalog's, the embedded sandbox's or settings'.
+_HOMES = {
+    "Catalog": "catalog",
+    "CatalogCache": "catalog",
+    "PagerDutyClient": "client",
+    "RequestCounter": "counter",
+    "SANDBOX_TOKEN": "embedded",
+    "connect": "embedded",
+    "RequestLimiter": "ratelimit",
+    "WindowLimiter": "ratelimit",
+    **dict.fromkeys(
+        (
+            "AccountExpired",
+            "Forbidden",
+            "InvalidInput",
+            "NotFound",
+            "PagerDutyError",
+            "RateLimited",
+            "ServerError",
+            "TransportError",
+            "Unauthorized",
+        ),
+        "errors",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AccountExpired",

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import httpx
 from pydantic import BaseModel, SecretStr
 
-from agent.config import mask
 from agent.pagerduty.counter import RequestCounter
 from agent.pagerduty.endpoints import template_of
 from agent.pagerduty.errors import (
@@ -170,6 +169,8 @@ class PagerDutyClient:
         return cls(url, settings.pagerduty_api_token, **options)
 
     def __repr__(self) -> str:
+        from agent.config import mask  # settings (pydantic-settings) only when shown
+
         return (
             f"PagerDutyClient(base_url={self.base_url!r}, token={mask(self._token)!r}, "
             f"token_type={self.token_type!r}, default_from={self.default_from!r})"
