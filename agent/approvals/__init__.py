@@ -7,6 +7,7 @@ from agent.approvals.protocol import (
     build_request,
     parse_answer,
 )
+from agent.approvals.questions import ASKS_FOR_INPUT
 from agent.approvals.store import ApprovalStore, Claim, PendingApproval, UnknownApproval
 
 
@@ -21,8 +22,6 @@ class NothingToRetry(UnknownApproval):
 RETRY_ACTION = "retry_write"
 """The pause of an approved write that did not complete: approve retries it, reject closes it."""
 
-ASKS_FOR_INPUT = frozenset({"choose_service", "choose_person", "choose_schedule", "choose_incident"})
-"""Questions (which one is meant?), answered by an edit that sets the chosen id."""
 
 
 def pause_kind(request: dict) -> str:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from agent.actions import Proposal
 from agent.approvals.protocol import Decision
+from agent.approvals.questions import KINDS, QuestionKind
 from agent.triage import TriageResult
 from agent.triage.alert import AlertFields
 
@@ -42,7 +43,6 @@ __all__ = [
 Status = Literal["running", "done", "failed", "rejected", "not_incident", "error"]
 """running; done; failed (an approved write did not complete); rejected; not_incident; error."""
 
-QuestionKind = Literal["service", "person", "schedule", "incident"]
 Back = Literal["lookup_service", "find_incident", "propose_update", "check_roster"]
 """The nodes that ask a question, where the graph goes back to once it is answered."""
 
@@ -163,8 +163,7 @@ class Question(_Row):
     @property
     def arg(self) -> str:
         """The id field the answer sets."""
-        return {"service": "service_id", "person": "user_id",
-                "schedule": "schedule_id", "incident": "incident_id"}[self.kind]
+        return KINDS[self.kind].arg
 
 
 class Refusal(BaseModel):

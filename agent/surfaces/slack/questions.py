@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from agent.approvals.questions import KINDS, kind_of
 from agent.surfaces.slack.blocks import (
     CHOOSE,
     HEADER_MAX,
@@ -44,16 +45,6 @@ STATIC_MAX = 25
 LISTED_MAX = 10
 """Candidates listed in the message body (the menu holds them all)."""
 
-_HEADLINES = {
-    "service": "Which service is this about?",
-    "person": "Which person is meant?",
-    "schedule": "Which schedule is meant?",
-    "incident": "Which incident is meant?",
-}
-
-
-def kind_of(action_name: str) -> str:
-    return action_name.removeprefix("choose_")
 
 
 def is_question(request: dict[str, Any]) -> bool:
@@ -97,7 +88,8 @@ def options_for(ref: Ref, candidates: list[dict[str, Any]], query: str) -> list[
 
 def question_blocks(ask: Ask) -> list[Block]:
     kind = kind_of(ask.action)
-    headline = _HEADLINES.get(kind, f"Which {kind.replace('_', ' ')} is meant?")
+    known = KINDS.get(kind)  # type: ignore[call-overload]  # a kind from a newer version: generic
+    headline = known.headline if known else f"Which {kind.replace('_', ' ')} is meant?"
     blocks: list[Block] = [HeaderBlock(text=plain(headline, HEADER_MAX))]
     if ask.prompt:
         blocks.append(SectionBlock(text=md(f"*Asked*\n{quote(ask.prompt)}")))
