@@ -6,10 +6,24 @@ be written back or dumped without loss; references are always `{"id", "type"}`.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _utc(value: datetime) -> datetime:
+    """In UTC, with the one `datetime.UTC` as its zone (naive means UTC, as PagerDuty's are).
+
+    pydantic gives each parsed time a zone object of its own, and comparing two times
+    whose zones differ calls both zones back (0.7 us against 0.1 us): sorting and walking
+    a 2,400-entry log compares them tens of thousands of times."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+UTCDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class APIObject(BaseModel):
@@ -144,8 +158,8 @@ class Incident(APIObject):
     title: str
     status: str
     urgency: str | None = None
-    created_at: datetime
-    resolved_at: datetime | None = None
+    created_at: UTCDatetime
+    resolved_at: UTCDatetime | None = None
     incident_key: str | None = None
     service: Reference
     escalation_policy: Reference | None = None
@@ -155,7 +169,7 @@ class Incident(APIObject):
 
 
 class LogEntry(APIObject):
-    created_at: datetime
+    created_at: UTCDatetime
     incident: Reference | None = None
     service: Reference | None = None
     agent: Reference | None = None

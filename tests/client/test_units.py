@@ -212,3 +212,17 @@ async def test_remaining_pages_are_spread_over_the_fewest_rounds_and_connections
     assert flight["peak"] == 11
     assert (await Paginator(fetch, concurrency=24).list_all("/teams")) == got
     assert flight["peak"] == 22
+
+
+def test_log_entry_and_incident_times_share_the_one_utc_zone() -> None:
+    """Compared tens of thousands of times when a long log is sorted and walked: one zone
+    object makes each comparison a plain field compare."""
+    from datetime import UTC
+
+    from agent.pagerduty.models import LogEntry
+
+    raw = '{"id": "R1", "type": "annotate_log_entry", "created_at": "2026-06-01T14:00:00+02:00"}'
+    entry = LogEntry.model_validate_json(raw)
+    assert entry.created_at.tzinfo is UTC and entry.created_at.hour == 12
+    naive = LogEntry.model_validate({"id": "R2", "type": "x", "created_at": "2026-06-01T12:00:00"})
+    assert naive.created_at == entry.created_at and naive.created_at.tzinfo is UTC
