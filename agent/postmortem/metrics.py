@@ -72,6 +72,7 @@ def compute_metrics(timeline: Timeline, incident: Incident | None = None) -> dic
     events = timeline.events
     flag = timeline.anomalies.append
     triggers = [e for e in events if e.kind == "trigger"]
+    trigger_at: datetime | None
     if triggers:
         trigger_at = triggers[0].at
     elif incident is not None:
@@ -132,8 +133,8 @@ def compute_metrics(timeline: Timeline, incident: Incident | None = None) -> dic
         flag(Anomaly("status_mismatch", f"incident status is {incident.status!r} but the "
                      f"log entries end {status!r}"))
 
-    def count(kind: str) -> int:
-        return sum(e.kind == kind for e in events)
+    kinds = Counter(e.kind for e in events)  # one pass for every count below
+    count = kinds.__getitem__
 
     notifies = [e for e in events if e.kind == "notify"]
     first_assignment = next((e for e in events if e.kind in ("assign", "reassign")), None)

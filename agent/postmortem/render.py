@@ -138,10 +138,11 @@ def to_markdown(report: dict[str, Any]) -> str:
         "| Time (UTC) | Since trigger | Event | By | Details |",
         "| --- | --- | --- | --- | --- |",
     ]
-    start = _parse(metrics.get("triggered_at"))
+    # Offsets only: aware times subtract as they are, with no conversion to UTC first.
+    start = datetime.fromisoformat(metrics["triggered_at"]) if metrics.get("triggered_at") else None
     for event in report["timeline"]:
-        at = _parse(event["at"])
-        offset = human_duration(int((at - start).total_seconds())) if start else ""
+        offset = (human_duration(int((datetime.fromisoformat(event["at"]) - start).total_seconds()))
+                  if start else "")
         details = event.get("text") or ""
         if event.get("users"):
             names = ", ".join(event.get("user_names") or event["users"])
@@ -169,7 +170,9 @@ def mermaid_gantt(report: dict[str, Any]) -> str:
     title = _label(f"Incident {inc.get('number') or inc['id']} {inc['title']}")
     out = ["gantt", f"    title {title}",
            "    dateFormat YYYY-MM-DD HH:mm:ss", "    axisFormat %H:%M", "    section Status"]
-    bars, status, since = [], None, metrics.get("triggered_at")
+    bars: list[tuple[str, str, str]] = []
+    status: str | None = None
+    since: str | None = metrics.get("triggered_at")
     transitions = {"trigger": "triggered", "acknowledge": "acknowledged",
                    "unacknowledge": "triggered", "resolve": "resolved"}
     for event in report["timeline"]:
@@ -210,7 +213,10 @@ def _label(text: str, limit: int = 60) -> str:
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    text = str(text)
+    if "|" not in text and "\n" not in text and "\r" not in text:
+        return text  # most cells: nothing to escape, no copies
+    return text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
 
 
 def _iso(at: datetime) -> str:
