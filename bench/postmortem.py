@@ -31,10 +31,11 @@ from bench.sandbox_process import SandboxProcess, sandbox_process
 
 
 async def _measure(sb: SandboxProcess, runs: int, workdir: Path) -> dict[str, Any]:
+    from agent.approvals.store import open_approval_store
     from agent.checkpoint import open_checkpointer
     from agent.config import Settings
     from agent.pagerduty.client import PagerDutyClient
-    from agent.postmortem.context import Context
+    from agent.runtime import Context, Services, catalog_cache
     from graphs.postmortem import build_graph
 
     settings = Settings(_env_file=None, incident_agent_checkpoint=workdir / "bench.sqlite")  # type: ignore[call-arg]
@@ -44,7 +45,10 @@ async def _measure(sb: SandboxProcess, runs: int, workdir: Path) -> dict[str, An
     async with PagerDutyClient(sb.base_url, SecretStr(token), verify=sb.cert_path or True) as pd, \
             open_checkpointer(settings.incident_agent_checkpoint) as saver:
         graph: Any = build_graph().compile(checkpointer=saver)
-        context = Context(settings=settings, pd=pd, chat_model=lambda _s: None)
+        store = open_approval_store(settings)
+        services = Services(settings=settings, pd=pd, catalog=catalog_cache(settings, pd),
+                            store=store)
+        context = Context(services=services, surface="cli", chat_model=lambda _s: None)
         for n in range(runs + 1):  # the first run warms imports, pools and SQLite
             config = {"configurable": {"thread_id": f"bench-{uuid.uuid4().hex}"}}
             before = pd.counter.total
