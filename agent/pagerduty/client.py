@@ -124,6 +124,10 @@ class PagerDutyClient:
         # A modest pool: the window admits hundreds at once, but httpcore's pool scans
         # every connection per request, so hundreds of sockets cost more than they bring.
         concurrency = page_concurrency or MAX_CONCURRENCY
+        # Requests wait here, not in httpcore's pool: the pool scans its whole queue for
+        # every request it hands out, and 960 queued there (a burst the window admits at
+        # once) kept the first answer 6 s away.
+        self._sending = asyncio.Semaphore(concurrency)
         self.paginator = Paginator(
             self._get, fetch_raw=self._get_raw, concurrency=concurrency, now=now
         )
@@ -341,7 +345,10 @@ class PagerDutyClient:
         over (a window limiter counts each request from its answer, see ratelimit.py)."""
         await self.limiter.acquire()
         try:
-            return await self._http.request(method, path, params=params, json=json, headers=headers)
+            async with self._sending:
+                return await self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
         finally:
             done = getattr(self.limiter, "done", None)
             if done is not None:
