@@ -204,7 +204,7 @@ async def since_mode(settings: Settings, since: datetime, fmt: str, out: Path | 
 async def schedule(settings: Settings, every: timedelta, fmt: str, out: Path, since: str | None,
                    lookback: timedelta, max_runs: int | None, note: bool = False) -> int:
     """Every `every`: post-mortems for incidents resolved since the last run, each once."""
-    store = ScheduleStore(default_path(settings.incident_agent_checkpoint))
+    store = ScheduleStore(default_path(settings.incident_agent_checkpoint), settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,7 +1,9 @@
 """The schedule's memory: when it last looked and which post-mortems it wrote.
 
 A SQLite file beside the checkpoint file (`<checkpoint>.postmortems.sqlite`),
-separate from the checkpointer's so the two never contend for one lock. A
+separate from the checkpointer's so the two never contend for one lock; or,
+with INCIDENT_AGENT_DATABASE_URL, the shared Postgres database
+(`agent.approvals.store.database` decides). A
 post-mortem is recorded after its file is in place, keyed by incident id:
 each incident is written once, even across restarts; a crash between the
 file and the row rewrites the same file once more, never a second copy.
@@ -10,25 +12,17 @@ file and the row rewrites the same file once more, never a second copy.
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS postmortem_runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    since TEXT NOT NULL,
-    until TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
-    written INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS postmortems_written (
-    incident_id TEXT PRIMARY KEY,
-    resolved_at TEXT,
-    path TEXT NOT NULL,
-    written_at TEXT NOT NULL
-);
-"""
+from sqlalchemy import text
+
+from agent.approvals.store.database import open_database
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
 DURATION = re.compile(r"(\d+)\s*(s|m|h|d|w)")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -57,29 +51,32 @@ def default_path(checkpoint: Path) -> Path:
 
 
 class ScheduleStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
+    def __init__(self, path: Path, settings: Settings | None = None) -> None:
+        self._db = open_database(settings, path, "postmortems", keep_open=True)
 
     def last_until(self) -> datetime | None:
         """The end of the last completed run's window: where the next one starts."""
-        row = self._db.execute("SELECT until FROM postmortem_runs ORDER BY id DESC LIMIT 1").fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
+        until = self._db.run(lambda c: c.execute(text(
+            "SELECT until FROM postmortem_runs ORDER BY id DESC LIMIT 1")).scalar())
+        return datetime.fromisoformat(until) if until else None
 
     def written(self, incident_id: str) -> bool:
-        return self._db.execute("SELECT 1 FROM postmortems_written WHERE incident_id = ?",
-                                (incident_id,)).fetchone() is not None
+        return self._db.run(lambda c: c.execute(text(
+            "SELECT 1 FROM postmortems_written WHERE incident_id = :i"), {"i": incident_id}
+        ).first()) is not None
 
     def record_written(self, incident_id: str, resolved_at: str | None, path: Path) -> None:
-        self._db.execute("INSERT OR IGNORE INTO postmortems_written VALUES (?, ?, ?, ?)",
-                         (incident_id, resolved_at, str(path), datetime.now(UTC).isoformat()))
+        self._db.run(lambda c: c.execute(text(
+            "INSERT INTO postmortems_written (incident_id, resolved_at, path, written_at)"
+            " VALUES (:i, :r, :p, :at) ON CONFLICT (incident_id) DO NOTHING"),
+            {"i": incident_id, "r": resolved_at, "p": str(path), "at": datetime.now(UTC).isoformat()}))
 
     def record_run(self, since: datetime, until: datetime, written: int) -> None:
-        self._db.execute(
-            "INSERT INTO postmortem_runs (since, until, finished_at, written) VALUES (?, ?, ?, ?)",
-            (since.isoformat(), until.isoformat(), datetime.now(UTC).isoformat(), written))
+        self._db.run(lambda c: c.execute(text(
+            "INSERT INTO postmortem_runs (since, until, finished_at, written)"
+            " VALUES (:since, :until, :at, :n)"),
+            {"since": since.isoformat(), "until": until.isoformat(),
+             "at": datetime.now(UTC).isoformat(), "n": written}))
 
     def close(self) -> None:
         self._db.close()

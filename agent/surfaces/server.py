@@ -184,7 +184,7 @@ async def _start_slack(
     from agent.surfaces.slack.posts import PostStore
 
     approvals = SlackApprovals(settings, services, runners, client=web_client(settings),
-                               posts=PostStore(settings.incident_agent_checkpoint))
+                               posts=PostStore(settings))
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     socket_mode = settings.slack_socket_mode and settings.slack_app_token is not None
     if secret is None and not socket_mode:

@@ -9,7 +9,7 @@
   replay is answered 200 with nothing new (idempotency), and the signed
   `event.occurred_at` older than `max_age` (a day by default, longer than
   PagerDuty's delivery retries) is refused as stale.
-- **Durable first**: an event is stored in SQLite (a table of event ids)
+- **Durable first**: an event is stored (a table of event ids, beside the approvals)
   before it is acknowledged, then a background worker takes it from a
   bounded queue and calls `on_event`. If the queue is full the event waits
   in the table and the worker sweeps it up; a restart resumes events stored
@@ -30,8 +30,6 @@ import hmac
 import inspect
 import json
 import logging
-import sqlite3
-import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -39,11 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
+from sqlalchemy import Connection, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from agent.approvals.store.database import Database, open_database
 from agent.config import Settings
 
 __all__ = ["PATH", "WebhookReceiver", "app", "routes", "sign", "verify_signature"]
@@ -53,21 +53,6 @@ log = logging.getLogger(__name__)
 PATH = "/webhooks/pagerduty"
 KINDS = {"incident.resolved": "postmortem", "incident.triggered": "triage"}
 OnEvent = Callable[..., Any]
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS pagerduty_webhook_events (
-    event_id TEXT PRIMARY KEY,
-    event_type TEXT NOT NULL,
-    incident_id TEXT,
-    title TEXT,
-    kind TEXT,
-    received_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT,
-    error TEXT
-)
-"""
-
 
 def sign(body: bytes, secret: str) -> str:
     """The `v1=` signature PagerDuty sends for `body` under `secret`."""
@@ -98,60 +83,63 @@ def _now() -> datetime:
 
 
 class EventStore:
-    """The processed-ids table: one row per PagerDuty event id, written before the 2xx."""
+    """The processed-ids table: one row per PagerDuty event id, written before the 2xx.
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(SCHEMA)
+    Beside the approvals (`agent.approvals.store.database`): this file, or the shared
+    Postgres database, where `INSERT … ON CONFLICT DO NOTHING` lets one delivery in
+    whichever worker it reaches first and the claim (`started_at IS NULL`) starts it once."""
+
+    def __init__(self, path: Path, settings: Settings | None = None) -> None:
+        self._path, self._settings = path, settings
+        self._database: Database | None = None
+
+    @property
+    def _db(self) -> Database:
+        """Opened on first use (blocking: the callers run in a worker thread)."""
+        if self._database is None:
+            self._database = open_database(self._settings, self._path, "webhook_events",
+                                           keep_open=True)
+        return self._database
 
     def add(self, row: dict[str, Any]) -> bool:
         """Store a new event; False if its id was already stored (a replay)."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO pagerduty_webhook_events (event_id, event_type, incident_id,"
-                " title, kind, received_at, started_at, finished_at) VALUES"
-                " (:event_id, :event_type, :incident_id, :title, :kind, :received_at,"
-                " :started_at, :finished_at)", row)
-            return cursor.rowcount == 1
+        return self._db.run(lambda c: c.execute(text(
+            "INSERT INTO pagerduty_webhook_events (event_id, event_type, incident_id, title, kind,"
+            " received_at, started_at, finished_at) VALUES (:event_id, :event_type, :incident_id,"
+            " :title, :kind, :received_at, :started_at, :finished_at)"
+            " ON CONFLICT (event_id) DO NOTHING"), row).rowcount == 1)
 
-    def claim(self, event_id: str) -> sqlite3.Row | None:
+    def claim(self, event_id: str) -> dict[str, Any] | None:
         """Mark an event started; None if it was started before (at most once)."""
-        with self._lock:
-            cursor = self._db.execute(
-                "UPDATE pagerduty_webhook_events SET started_at = ? WHERE event_id = ?"
-                " AND started_at IS NULL", (_now().isoformat(), event_id))
-            if cursor.rowcount != 1:
-                return None
-            self._db.row_factory = sqlite3.Row
-            try:
-                return self._db.execute("SELECT * FROM pagerduty_webhook_events WHERE event_id = ?",
-                                        (event_id,)).fetchone()
-            finally:
-                self._db.row_factory = None
+
+        def op(c: Connection) -> dict[str, Any] | None:
+            row = c.execute(text(
+                "UPDATE pagerduty_webhook_events SET started_at = :now WHERE event_id = :id"
+                " AND started_at IS NULL RETURNING event_id, event_type, incident_id, title, kind"),
+                {"now": _now().isoformat(), "id": event_id}).mappings().fetchone()
+            return dict(row) if row is not None else None
+
+        return self._db.run(op)
 
     def finish(self, event_id: str, error: str | None = None) -> None:
-        with self._lock:
-            self._db.execute("UPDATE pagerduty_webhook_events SET finished_at = ?, error = ?"
-                             " WHERE event_id = ?", (_now().isoformat(), error, event_id))
+        self._db.run(lambda c: c.execute(text(
+            "UPDATE pagerduty_webhook_events SET finished_at = :now, error = :error"
+            " WHERE event_id = :id"), {"now": _now().isoformat(), "error": error, "id": event_id}))
 
     def pending(self) -> list[str]:
-        with self._lock:
-            rows = self._db.execute("SELECT event_id FROM pagerduty_webhook_events WHERE"
-                                    " started_at IS NULL ORDER BY received_at").fetchall()
+        rows = self._db.run(lambda c: c.execute(text(
+            "SELECT event_id FROM pagerduty_webhook_events WHERE started_at IS NULL"
+            " ORDER BY received_at")).fetchall())
         return [r[0] for r in rows]
 
-    def count(self, where: str = "1") -> int:
-        with self._lock:
-            return self._db.execute(
-                f"SELECT count(*) FROM pagerduty_webhook_events WHERE {where}").fetchone()[0]
+    def count(self, where: str = "1=1") -> int:
+        return int(self._db.run(lambda c: c.execute(text(
+            f"SELECT count(*) FROM pagerduty_webhook_events WHERE {where}")).scalar_one()))
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if self._database is not None:
+            self._database.close()
+            self._database = None
 
 
 class WebhookReceiver:
@@ -162,7 +150,7 @@ class WebhookReceiver:
                  clock: Callable[[], datetime] = _now) -> None:
         self.settings = settings
         self.on_event = on_event
-        self.store = EventStore(db_path or default_db_path(settings))
+        self.store = EventStore(db_path or default_db_path(settings), settings)
         self.max_age = max_age
         self.clock = clock
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)

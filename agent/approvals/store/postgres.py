@@ -20,13 +20,14 @@ import json
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from agent.approvals.store.database import libpq_url, postgres_engine
 from agent.approvals.store.sqlite import (
+    _AUDIT_COLUMNS,
     _ROW,
     HOST,
     LEASE_S,
@@ -36,37 +37,18 @@ from agent.approvals.store.sqlite import (
     PendingApproval,
     UnknownApproval,
     WriteRecord,
+    _audit_entries,
+    _audit_row,
     _pending,
+    _record,
     _stranded,
 )
 
 T = TypeVar("T")
 
-MIGRATIONS = Path(__file__).with_name("migrations")
-
-
 def migrate(url: str) -> None:
     """Bring the schema to the newest revision (idempotent; safe from many workers at once)."""
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
-
-    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"), poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            cfg = Config()
-            cfg.set_main_option("script_location", str(MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-            conn.commit()
-    finally:
-        engine.dispose()
-
-
-def _record(r: Any) -> WriteRecord:
-    return WriteRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, r[4])
+    postgres_engine(url)  # the process's engine for this database migrates once, when made
 
 
 class PostgresApprovalStore(ApprovalStore):
@@ -75,7 +57,7 @@ class PostgresApprovalStore(ApprovalStore):
     def __init__(self, url: str, *, max_size: int = 8) -> None:  # noqa: D107 - no super(): no file
         migrate(url)
         self._pool = ConnectionPool(
-            url,
+            libpq_url(url),
             min_size=1,
             max_size=max_size,
             check=ConnectionPool.check_connection,
@@ -301,51 +283,21 @@ class PostgresApprovalStore(ApprovalStore):
         result: dict[str, Any] | None,
         message: str | None = None,
     ) -> None:
-        row = (
-            thread_id, interrupt_id, time.time(), json.dumps(approver), decision,
-            json.dumps(proposal), json.dumps(reasons),
-            json.dumps(result) if result is not None else None, message,
-        )
+        row = _audit_row(thread_id, interrupt_id, approver, decision, proposal, reasons, result, message)
         await self._pg(lambda c: c.execute(
-            """INSERT INTO audit (thread_id, interrupt_id, at, approver, decision, proposal,
-                                  reasons, result, message)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (thread_id, interrupt_id) DO UPDATE SET
-                 result=COALESCE(excluded.result, audit.result),
-                 message=COALESCE(excluded.message, audit.message)""",
+            f"""INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (thread_id, interrupt_id) DO UPDATE SET
+                  result=COALESCE(excluded.result, audit.result),
+                  message=COALESCE(excluded.message, audit.message)""",
             row,
         ))
 
     async def audit_log(self, thread_id: str | None = None) -> list[dict[str, Any]]:
         def op(c: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-            sql = """SELECT thread_id, interrupt_id, at, approver, decision, proposal, reasons,
-                            result, message FROM audit"""
-            args: tuple[Any, ...] = ()
-            if thread_id:
-                sql += " WHERE thread_id = %s"
-                args = (thread_id,)
-            rows = c.execute(sql + " ORDER BY id", args).fetchall()
-            tries: dict[str, list[dict[str, Any]]] = {}
-            for t in c.execute(
-                "SELECT thread_id, step, at, outcome, detail FROM write_attempts"
-                + (" WHERE thread_id = %s" if thread_id else "") + " ORDER BY id", args
-            ):
-                tries.setdefault(t[0], []).append(
-                    {"step": t[1], "at": t[2], "outcome": t[3], "error": t[4]})
-            return [
-                {
-                    "thread_id": r[0],
-                    "interrupt_id": r[1],
-                    "at": r[2],
-                    "approver": json.loads(r[3]),
-                    "decision": r[4],
-                    "proposal": json.loads(r[5]),
-                    "reasons": json.loads(r[6]),
-                    "result": json.loads(r[7]) if r[7] else None,
-                    "message": r[8],
-                    "attempts": tries.get(r[0], []) if r[4] != "reject" else [],
-                }
-                for r in rows
-            ]
+            where, args = (" WHERE thread_id = %s", (thread_id,)) if thread_id else ("", ())
+            rows = c.execute(f"SELECT {_AUDIT_COLUMNS} FROM audit{where} ORDER BY id", args).fetchall()
+            attempts = c.execute("SELECT thread_id, step, at, outcome, detail FROM write_attempts"
+                                 f"{where} ORDER BY id", args).fetchall()
+            return _audit_entries(rows, attempts)
 
         return await self._pg(op)

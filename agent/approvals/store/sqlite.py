@@ -190,6 +190,45 @@ def _pending(r: Any, now: float) -> PendingApproval:
     )
 
 
+def _record(r: Any) -> WriteRecord:
+    """A write record from (key, status, attempts, result, error)."""
+    return WriteRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, r[4])
+
+
+def _audit_row(
+    thread_id: str, interrupt_id: str, approver: dict[str, Any], decision: str,
+    proposal: dict[str, Any], reasons: list[str], result: dict[str, Any] | None, message: str | None,
+) -> tuple[Any, ...]:
+    """An audit row's values, in `_AUDIT_COLUMNS` order (JSON as text, time as epoch seconds)."""
+    return (thread_id, interrupt_id, time.time(), json.dumps(approver), decision, json.dumps(proposal),
+            json.dumps(reasons), json.dumps(result) if result is not None else None, message)
+
+
+_AUDIT_COLUMNS = "thread_id, interrupt_id, at, approver, decision, proposal, reasons, result, message"
+
+
+def _audit_entries(rows: list[Any], attempts: list[Any]) -> list[dict[str, Any]]:
+    """`audit_log`'s answer from audit rows and write attempts (thread, step, at, outcome, detail)."""
+    tries: dict[str, list[dict[str, Any]]] = {}
+    for t in attempts:
+        tries.setdefault(t[0], []).append({"step": t[1], "at": t[2], "outcome": t[3], "error": t[4]})
+    return [
+        {
+            "thread_id": r[0],
+            "interrupt_id": r[1],
+            "at": r[2],
+            "approver": json.loads(r[3]),
+            "decision": r[4],
+            "proposal": json.loads(r[5]),
+            "reasons": json.loads(r[6]),
+            "result": json.loads(r[7]) if r[7] else None,
+            "message": r[8],
+            "attempts": tries.get(r[0], []) if r[4] != "reject" else [],
+        }
+        for r in rows
+    ]
+
+
 class ApprovalStore:
     def __init__(self, path: Path) -> None:
         self._conn = connect_sqlite(path)
@@ -373,10 +412,7 @@ class ApprovalStore:
             r = c.execute(
                 "SELECT key, status, attempts, result, error FROM write_records WHERE key=?", (key,)
             ).fetchone()
-            prior = (
-                WriteRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, r[4])
-                if r else None
-            )
+            prior = _record(r) if r else None
             if prior is not None and prior.status == "landed":
                 return prior
             c.execute(
@@ -395,7 +431,7 @@ class ApprovalStore:
             r = c.execute(
                 "SELECT key, status, attempts, result, error FROM write_records WHERE key=?", (key,)
             ).fetchone()
-            return WriteRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, r[4]) if r else None
+            return _record(r) if r else None
 
         return await self._run(op)
 
@@ -442,59 +478,21 @@ class ApprovalStore:
         """One row per answered interrupt; a node re-run does not write a second.
         `message` is the human's own words (a reject's reason)."""
 
-        def op(c: sqlite3.Connection) -> None:
-            c.execute(
-                """INSERT INTO audit (thread_id, interrupt_id, at, approver, decision, proposal,
-                                      reasons, result, message)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT(thread_id, interrupt_id) DO UPDATE SET
-                     result=COALESCE(excluded.result, audit.result),
-                     message=COALESCE(excluded.message, audit.message)""",
-                (
-                    thread_id,
-                    interrupt_id,
-                    time.time(),
-                    json.dumps(approver),
-                    decision,
-                    json.dumps(proposal),
-                    json.dumps(reasons),
-                    json.dumps(result) if result is not None else None,
-                    message,
-                ),
-            )
-
-        await self._run(op)
+        row = _audit_row(thread_id, interrupt_id, approver, decision, proposal, reasons, result, message)
+        await self._run(lambda c: c.execute(
+            f"""INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(thread_id, interrupt_id) DO UPDATE SET
+                  result=COALESCE(excluded.result, audit.result),
+                  message=COALESCE(excluded.message, audit.message)""",
+            row,
+        ))
 
     async def audit_log(self, thread_id: str | None = None) -> list[dict[str, Any]]:
         def op(c: sqlite3.Connection) -> list[dict[str, Any]]:
-            sql = """SELECT thread_id, interrupt_id, at, approver, decision, proposal, reasons,
-                            result, message FROM audit"""
-            args: tuple[Any, ...] = ()
-            if thread_id:
-                sql += " WHERE thread_id = ?"
-                args = (thread_id,)
-            rows = c.execute(sql + " ORDER BY id", args).fetchall()
-            tries: dict[str, list[dict[str, Any]]] = {}
-            for t in c.execute(
-                "SELECT thread_id, step, at, outcome, detail FROM write_attempts"
-                + (" WHERE thread_id = ?" if thread_id else "") + " ORDER BY id", args
-            ):
-                tries.setdefault(t[0], []).append(
-                    {"step": t[1], "at": t[2], "outcome": t[3], "error": t[4]})
-            return [
-                {
-                    "thread_id": r[0],
-                    "interrupt_id": r[1],
-                    "at": r[2],
-                    "approver": json.loads(r[3]),
-                    "decision": r[4],
-                    "proposal": json.loads(r[5]),
-                    "reasons": json.loads(r[6]),
-                    "result": json.loads(r[7]) if r[7] else None,
-                    "message": r[8],
-                    "attempts": tries.get(r[0], []) if r[4] != "reject" else [],
-                }
-                for r in rows
-            ]
+            where, args = (" WHERE thread_id = ?", (thread_id,)) if thread_id else ("", ())
+            rows = c.execute(f"SELECT {_AUDIT_COLUMNS} FROM audit{where} ORDER BY id", args).fetchall()
+            attempts = c.execute("SELECT thread_id, step, at, outcome, detail FROM write_attempts"
+                                 f"{where} ORDER BY id", args).fetchall()
+            return _audit_entries(rows, attempts)
 
         return await self._run(op)

@@ -70,7 +70,7 @@ def announcer(
         raise ValueError("SLACK_CHANNEL is not set")
     channel = settings.slack_channel
     slack = client or web_client(settings)
-    store = posts or PostStore(settings.incident_agent_checkpoint)
+    store = posts or PostStore(settings)
 
     async def announce(outcome: Outcome) -> None:
         if outcome.interrupt_id is None or outcome.request is None:
@@ -231,7 +231,7 @@ async def decided(
     try:
         return await show_decision(
             client or web_client(settings),
-            posts or PostStore(settings.incident_agent_checkpoint),
+            posts or PostStore(settings),
             services,
             thread_id,
             outcome,

@@ -12,45 +12,29 @@ an edit changed) and when its decision was shown: `close` is a
 compare-and-set, so the Slack handler and the runner's `decided` hook,
 whichever comes first, update the message once.
 
-One short-lived connection per operation, WAL and a busy timeout (through
-`connect_sqlite`), so the CLI and the server can share the file and nobody
-has to remember to close a store.
+Kept beside the approvals (`agent.approvals.store.database`): the
+checkpoint's SQLite file, or the shared Postgres database, where any worker
+finds the message a click came from.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from agent.approvals.store import connect_sqlite
+from sqlalchemy import Connection, text
+
+from agent.approvals.store.database import Database, open_database
+
+if TYPE_CHECKING:
+    from agent.config import Settings
 
 T = TypeVar("T")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS slack_posts (
-    interrupt_id TEXT PRIMARY KEY,
-    thread_id    TEXT NOT NULL,
-    channel      TEXT,
-    ts           TEXT,
-    created_at   REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS slack_posts_thread ON slack_posts (thread_id, created_at);
-"""
-_ADDED = [("request", "TEXT"), ("closed_at", "REAL")]
-
-
-def _migrate(c: sqlite3.Connection) -> None:
-    c.executescript(_SCHEMA)
-    have = {r[1] for r in c.execute("PRAGMA table_info(slack_posts)")}
-    for column, kind in _ADDED:
-        if column not in have:
-            c.execute(f"ALTER TABLE slack_posts ADD COLUMN {column} {kind}")
 
 
 @dataclass(frozen=True)
@@ -62,52 +46,44 @@ class Post:
 
 
 class PostStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, where: Settings | Path) -> None:
+        """`where`: the settings (the approvals' database), or a SQLite file of its own."""
+        self._where = where
+        self._db: Database | None = None
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def op() -> T:
-            conn = connect_sqlite(self.path)
-            try:
-                _migrate(conn)
-                return fn(conn)
-            finally:
-                conn.close()
-
-        return await asyncio.to_thread(op)
+    async def _run(self, fn: Callable[[Connection], T]) -> T:
+        if self._db is None:
+            where = self._where
+            settings, path = (None, where) if isinstance(where, Path) else (
+                where, where.incident_agent_checkpoint)
+            self._db = await asyncio.to_thread(open_database, settings, path, "slack_posts")
+        return await self._db.arun(fn)
 
     async def reserve(self, interrupt_id: str, thread_id: str) -> bool:
         """Claim the right to announce this interrupt; False if someone already did."""
-
-        def op(c: sqlite3.Connection) -> bool:
-            cur = c.execute(
-                """INSERT INTO slack_posts (interrupt_id, thread_id, created_at) VALUES (?, ?, ?)
-                   ON CONFLICT(interrupt_id) DO NOTHING""",
-                (interrupt_id, thread_id, time.time()),
-            )
-            return cur.rowcount == 1
-
-        return await self._run(op)
+        return await self._run(lambda c: c.execute(
+            text("""INSERT INTO slack_posts (interrupt_id, thread_id, created_at)
+                    VALUES (:i, :t, :now) ON CONFLICT (interrupt_id) DO NOTHING"""),
+            {"i": interrupt_id, "t": thread_id, "now": time.time()},
+        ).rowcount == 1)
 
     async def record(
         self, interrupt_id: str, channel: str, ts: str, request: dict[str, Any] | None = None
     ) -> None:
         shown = json.dumps(request) if request is not None else None
-        await self._run(
-            lambda c: c.execute(
-                "UPDATE slack_posts SET channel=?, ts=?, request=? WHERE interrupt_id=?",
-                (channel, ts, shown, interrupt_id),
-            )
-        )
+        await self._run(lambda c: c.execute(
+            text("UPDATE slack_posts SET channel=:c, ts=:ts, request=:r WHERE interrupt_id=:i"),
+            {"c": channel, "ts": ts, "r": shown, "i": interrupt_id},
+        ))
 
     async def latest(self, thread_id: str) -> tuple[Post, dict[str, Any] | None, bool] | None:
         """The thread's newest shown request: (its post, the request, whether its decision is shown)."""
 
-        def op(c: sqlite3.Connection) -> tuple[Post, dict[str, Any] | None, bool] | None:
+        def op(c: Connection) -> tuple[Post, dict[str, Any] | None, bool] | None:
             r = c.execute(
-                """SELECT interrupt_id, thread_id, channel, ts, request, closed_at FROM slack_posts
-                   WHERE thread_id=? AND ts IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1""",
-                (thread_id,),
+                text("""SELECT interrupt_id, thread_id, channel, ts, request, closed_at FROM slack_posts
+                        WHERE thread_id=:t AND ts IS NOT NULL ORDER BY created_at DESC LIMIT 1"""),
+                {"t": thread_id},
             ).fetchone()
             if r is None:
                 return None
@@ -117,43 +93,36 @@ class PostStore:
 
     async def close(self, interrupt_id: str) -> bool:
         """Mark the decision on this interrupt as shown; False if someone already did."""
-
-        def op(c: sqlite3.Connection) -> bool:
-            cur = c.execute(
-                "UPDATE slack_posts SET closed_at=? WHERE interrupt_id=? AND closed_at IS NULL",
-                (time.time(), interrupt_id),
-            )
-            return cur.rowcount == 1
-
-        return await self._run(op)
+        return await self._run(lambda c: c.execute(
+            text("UPDATE slack_posts SET closed_at=:now WHERE interrupt_id=:i AND closed_at IS NULL"),
+            {"now": time.time(), "i": interrupt_id},
+        ).rowcount == 1)
 
     async def forget(self, interrupt_id: str) -> None:
         """Undo a reservation whose post failed, so a later run may try again."""
-        await self._run(
-            lambda c: c.execute(
-                "DELETE FROM slack_posts WHERE interrupt_id=? AND ts IS NULL", (interrupt_id,)
-            )
-        )
+        await self._run(lambda c: c.execute(
+            text("DELETE FROM slack_posts WHERE interrupt_id=:i AND ts IS NULL"), {"i": interrupt_id}
+        ))
 
     async def message_of(self, thread_id: str) -> Post | None:
         """The message that shows this thread (its first post), if one was made."""
 
-        def op(c: sqlite3.Connection) -> Post | None:
+        def op(c: Connection) -> Post | None:
             r = c.execute(
-                """SELECT interrupt_id, thread_id, channel, ts FROM slack_posts
-                   WHERE thread_id=? AND ts IS NOT NULL ORDER BY created_at LIMIT 1""",
-                (thread_id,),
+                text("""SELECT interrupt_id, thread_id, channel, ts FROM slack_posts
+                        WHERE thread_id=:t AND ts IS NOT NULL ORDER BY created_at LIMIT 1"""),
+                {"t": thread_id},
             ).fetchone()
             return Post(*r) if r else None
 
         return await self._run(op)
 
     async def get(self, interrupt_id: str) -> Post | None:
-        def op(c: sqlite3.Connection) -> Post | None:
+        def op(c: Connection) -> Post | None:
             r = c.execute(
-                """SELECT interrupt_id, thread_id, channel, ts FROM slack_posts
-                   WHERE interrupt_id=? AND ts IS NOT NULL""",
-                (interrupt_id,),
+                text("""SELECT interrupt_id, thread_id, channel, ts FROM slack_posts
+                        WHERE interrupt_id=:i AND ts IS NOT NULL"""),
+                {"i": interrupt_id},
             ).fetchone()
             return Post(*r) if r else None
 
