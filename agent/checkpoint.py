@@ -27,7 +27,9 @@ async def open_checkpointer(where: Path | Settings) -> AsyncIterator[BaseCheckpo
     """The saver for `where`: a SQLite file, or the store the settings name."""
     if not isinstance(where, Path):
         if where.incident_agent_database_url is not None:
-            async with _postgres(where.incident_agent_database_url.get_secret_value()) as saver:
+            from agent.approvals.store.database import libpq_url
+
+            async with _postgres(libpq_url(where.incident_agent_database_url.get_secret_value())) as saver:
                 yield saver
             return
         where = where.incident_agent_checkpoint
