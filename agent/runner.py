@@ -148,7 +148,7 @@ class Runner:
             )
         live = await self.graph.aget_state(self._config(thread_id))
         if pending.interrupt_id not in {i.id for i in live.interrupts}:
-            raise UnknownApproval(f"thread {thread_id} has no pending interrupt {pending.interrupt_id}")
+            pending, live = await self._reach_pause(thread_id, pending, live)
         allowed = [str(d) for d in pending.request["review_configs"][0]["allowed_decisions"]]
         try:
             decision = parse_answer(value, allowed)
@@ -206,6 +206,26 @@ class Runner:
         if close_with is not None and outcome.status == "failed":
             return await self.resume(thread_id, close_with, approver, interrupt_id=outcome.interrupt_id)
         return outcome
+
+    async def _reach_pause(
+        self, thread_id: str, pending: PendingApproval, live: Any
+    ) -> tuple[PendingApproval, Any]:
+        """A pause the store lists but the checkpoints lack: the process died after recording
+        it and before saving the step. Run the asking step again (nothing is sent before a
+        question), or, with no checkpoint to run from, close the record so it stops being listed."""
+        if not live.interrupts and live.next:
+            await self._drive(None, thread_id)
+            live = await self.graph.aget_state(self._config(thread_id))
+            _, again = await self.services.store.get(thread_id)
+            if again is not None and again.interrupt_id in {i.id for i in live.interrupts}:
+                return again, live
+        elif not live.values:
+            await self.services.store.record_finish(
+                thread_id, graph=pending.graph, prompt=pending.prompt, status="error")
+            raise UnknownApproval(
+                f"thread {thread_id} stopped before its question was saved, and nothing was "
+                f"written: ask again ({pending.prompt!r})")
+        raise UnknownApproval(f"thread {thread_id} has no pending interrupt {pending.interrupt_id}")
 
     async def _check_edit(
         self, request: dict[str, Any], values: dict[str, Any], edits: dict[str, Any]
