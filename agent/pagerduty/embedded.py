@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -39,8 +40,16 @@ def demo_account_path() -> Path:
 
 
 def sandbox_persist_path(settings: Settings) -> Path:
-    """Where the embedded sandbox keeps its state: beside the checkpoint, `.sandbox.json`."""
-    return settings.incident_agent_checkpoint.with_suffix(".sandbox.json")
+    """Where the embedded sandbox keeps its state: beside the checkpoint, `.sandbox.json` for
+    the demo and one file per account snapshot (by its content) for `SANDBOX_ACCOUNT`, so
+    pointing at another account, or editing the snapshot, starts from that snapshot instead
+    of the state saved for a different one."""
+    base = settings.incident_agent_checkpoint
+    if settings.sandbox_account is None:
+        return base.with_suffix(".sandbox.json")
+    account = Path(settings.sandbox_account)
+    seed = account.read_bytes() if account.is_file() else str(account.resolve()).encode()
+    return base.with_suffix(f".sandbox-{hashlib.sha256(seed).hexdigest()[:12]}.json")
 
 
 def settings_account(settings: Settings) -> str:

@@ -7,6 +7,7 @@ import pytest
 from agent.config import Settings
 from agent.pagerduty import PagerDutyClient, connect
 from agent.pagerduty.embedded import SANDBOX_TOKEN, sandbox_persist_path
+from tests.conftest import DEV_ACCOUNT
 
 
 @pytest.fixture
@@ -33,6 +34,27 @@ async def test_without_a_url_connect_serves_the_demo_account_and_persists_it(set
     # A later CLI process starts its own embedded sandbox from the same file.
     async with connect(settings) as again:
         assert (await again.get_incident(created.id)).title == "from the first process"
+
+
+async def test_another_account_starts_from_its_own_snapshot_not_the_saved_demo(
+    settings, tmp_path
+):
+    async with connect(settings) as demo:
+        await demo.create_incident("PFBSV01", "on the demo", from_=(await demo.list_users())[0].email)
+    dev = settings.model_copy(update={"sandbox_account": DEV_ACCOUNT})
+    async with connect(dev) as pd:
+        names = {s.name for s in await pd.list_services()}
+        assert "Web Shop" not in names and len(names) > 0
+        assert "on the demo" not in {i.title for i in await pd.list_incidents(date_range="all")}
+    assert sandbox_persist_path(dev) != sandbox_persist_path(settings)
+    # The demo's own state is still there for when SANDBOX_ACCOUNT is unset again.
+    async with connect(settings) as demo:
+        assert "on the demo" in {i.title for i in await demo.list_incidents(date_range="all")}
+    # An edited snapshot is another account: it starts again from the file.
+    edited = tmp_path / "edited.json"
+    edited.write_bytes(DEV_ACCOUNT.read_bytes() + b"\n")
+    assert sandbox_persist_path(dev.model_copy(update={"sandbox_account": edited})) != \
+        sandbox_persist_path(dev)
 
 
 async def test_with_a_url_connect_uses_it(sandbox, tmp_path):
