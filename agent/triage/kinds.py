@@ -67,7 +67,17 @@ _OVER = re.compile(
     r"|\b(?:closing\s+the\s+loop|lessons\s+learned|root\s+cause\s+was|was\s+caused\s+by"
     r"|(?:resolved|fixed|mitigated)\s*[,;:!.-]*\s*(?:thanks|thank\s+you|thx|cheers)"
     r"|(?:is|was|has\s+been|have\s+been)\s+(?:now\s+)?(?:resolved|fixed|mitigated)\b(?!\s*\?)"
-    r"|all\s+clear|back\s+to\s+normal)\b",
+    r"|all\s+clear|back\s+to\s+normal"
+    r"|(?:outage|incident|issue|problem|degradation|disruption)s?\b[^.?!\n]{0,40}?\b(?:is|are|was)\s+(?:now\s+)?over"
+    r"|(?:has|have)\s+(?:fully\s+)?recovered)\b",
+    re.I,
+)
+# After "it was fixed": a failure that goes on or came back is a current one
+# ("fixed, but 5xx still at 12%", "resolved yesterday; latency is back again").
+_CONTRAST = re.compile(r"\b(?:but|however|though|although|yet)\b", re.I)
+_ONGOING = re.compile(
+    r"\b(?:still|again|persist\w*|keeps?|continu\w*|re-?opened|recurr\w*|came\s+back"
+    r"|(?:is|are)\s+back(?!\s+to\s+normal)|returned|returning)\b",
     re.I,
 )
 # Office life and the building: not the account's production systems.
@@ -103,13 +113,20 @@ def failure_words(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+def _goes_on(after: str) -> bool:
+    """The words after "it is fixed" describe a failure now: after a "but", or beside "still"."""
+    if (c := _CONTRAST.search(after)) and FAILURE.search(after[c.end():]):
+        return True
+    return any(FAILURE.search(part) and _ONGOING.search(part) for part in re.split(r"[.;!?\n]", after))
+
+
 def not_incident_kind(text: str) -> Kind | None:
     """The kind of non-incident `text` is, or None when it may be an incident."""
     failing = failure_words(text)
     if m := _REVIEW.search(text):
         # Review requests mention the failure they fix; the request is the point.
         return Kind("review_request", m.group(0).strip())
-    if m := _OVER.search(text):
+    if (m := _OVER.search(text)) and not _goes_on(text[m.end():]):
         # Its failure words are the story of a finished problem.
         return Kind("over", m.group(0).strip(" ,;:!.-"))
     if (m := _QUESTION_START.search(text)) and failing is None and "?" in text:

@@ -131,6 +131,32 @@ async def test_recovery_notice_pages_nobody(dev_catalog, settings):
     assert result.intent == Intent.not_incident
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the outage on the Public API is over",
+        "Thanks all, the root cause was a deadlock in the pool, but we're fine now",
+        "Public API has fully recovered, thanks everyone",
+        "Kibana shows no logs since midnight - resolved, thanks Ana",
+    ],
+)
+async def test_a_problem_that_is_over_pages_nobody(text, dev_catalog, settings):
+    assert (await triage(text, dev_catalog, settings)).intent == Intent.not_incident
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Checkout is fixed but error rate still 12% on the Public API",
+        "The Public API outage was resolved yesterday; p99 latency is back again at 3s",
+        "Public API has recovered, however 5xx are climbing in us-central1",
+    ],
+)
+async def test_fixed_but_failing_again_is_a_page(text, dev_catalog, settings):
+    result = await triage(text, dev_catalog, settings)
+    assert result.intent == Intent.page, result.reasons
+
+
 @pytest.mark.parametrize("text", ["the site is down", "everything is on fire", "nobody can pay"])
 async def test_plain_words_outage_is_a_page(text, retail_catalog, settings):
     result = await triage(text, retail_catalog, settings)
