@@ -4,7 +4,7 @@ An alert that names no service often describes a symptom the account has
 seen before ("customers charged twice" after "Duplicate charges on
 checkout"). Titles and alerts are normalised by triage's own tokeniser
 (stems, no stopwords, no alert-ese such as "critical" or "firing"), then
-compared by scikit-learn's TF-IDF over character n-grams within words:
+compared by TF-IDF over character n-grams within words (`tfidf.py`):
 rare words weigh more than common ones, and "charged" still meets
 "charges". The cosine of two vectors is 0..1 whatever the account's size,
 so one threshold holds across accounts.
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agent.history.tfidf import TfidfIndex
 from agent.pagerduty.models import Incident
 from agent.triage.models import SimilarIncident
 from agent.triage.text import terms
@@ -83,18 +84,7 @@ class HistoryIndex:
         docs = [(p, normalise(p.title)) for p in past]
         docs = [(p, d) for p, d in docs if d]
         self.past = [p for p, _ in docs]
-        self._vectorizer: Any = None
-        self._matrix: Any = None
-        if docs:
-            # scikit-learn loads only when an account has history to index (~1 s of imports).
-            from sklearn.feature_extraction.text import (  # type: ignore[import-untyped]
-                TfidfVectorizer,
-            )
-
-            self._vectorizer = TfidfVectorizer(
-                analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True
-            )
-            self._matrix = self._vectorizer.fit_transform([d for _, d in docs])
+        self._index = TfidfIndex([d for _, d in docs]) if docs else None
 
     @classmethod
     def of(cls, incidents: Iterable[Incident]) -> HistoryIndex:
@@ -114,9 +104,9 @@ class HistoryIndex:
         """The `k` past incidents most like `text`, most similar first; service
         names as the catalog has them now (as recorded when it no longer does)."""
         query = normalise(text)
-        if self._matrix is None or not query:
+        if self._index is None or not query:
             return []
-        scores = (self._matrix @ self._vectorizer.transform([query]).T).toarray().ravel()
+        scores = self._index.scores(query)
         order = sorted(range(len(scores)), key=lambda i: (-scores[i], -(self.past[i].number or 0)))
         names = {s.id: s.name for s in catalog.services} if catalog is not None else {}
         out: list[SimilarIncident] = []
