@@ -342,17 +342,27 @@ class PagerDutyClient:
         headers: dict[str, str],
     ) -> httpx.Response:
         """One attempt within the budget: a slot before it is sent, counted again once it is
-        over (a window limiter counts each request from its answer, see ratelimit.py)."""
+        over (a window limiter counts each request from its answer, see ratelimit.py; a
+        shared one also from PagerDuty's ratelimit headers, see shared_limit.py)."""
         await self.limiter.acquire()
+        admitted = time.monotonic()
+        settle = getattr(self.limiter, "settle", None)
         try:
             async with self._sending:
-                return await self._http.request(
+                response = await self._http.request(
                     method, path, params=params, json=json, headers=headers
                 )
+        except httpx.TransportError:
+            if settle is not None:  # it may have reached PagerDuty: counted from now too
+                await settle(time.monotonic() - admitted, None)
+            raise
         finally:
             done = getattr(self.limiter, "done", None)
             if done is not None:
                 done()
+        if settle is not None:
+            await settle(time.monotonic() - admitted, response.headers)
+        return response
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
         return await self.request("GET", path, params=params)
