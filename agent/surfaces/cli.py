@@ -511,10 +511,12 @@ def doctor(as_json: JsonOpt = False) -> None:
 def _register_optional() -> None:
     """Sub-commands that live with their feature."""
     from agent.pagerduty.sandbox.cli import app as sandbox_app
+    from agent.surfaces.db import register as register_db
     from agent.surfaces.postmortem import register as register_postmortem
 
     app.add_typer(sandbox_app, name="sandbox", help="A PagerDuty REST API v2 sandbox on loopback.")
     register_postmortem(app)
+    register_db(app)
 
 
 def main() -> None:
