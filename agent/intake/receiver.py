@@ -12,9 +12,15 @@ or propose the update a resolve or acknowledge asks for.
   If the first run still waits for approval, the row notes that the sender
   resolved it (the approver sees it) and nothing more is asked.
 
-Decisions are taken under one lock per process, so 200 alerts in a second
-give one run. Runs go on in background tasks; the sender gets its answer
-at once (202), as from PagerDuty.
+Whether an alert opens a problem or joins one is decided by the database
+(`agent/intake/store.py`): a unique index allows one open row per problem,
+and a worker whose row was refused joins the one that won, so a storm
+spread over many workers sharing one database still gives one run per
+problem. A row another worker opened a moment ago (its run not yet
+checkpointed) counts as running and is joined. Within a process the
+decisions also take one lock, so the store sees one alert at a time. Runs
+go on in background tasks; the sender gets its answer at once (202), as
+from PagerDuty.
 
 An accepted alert survives a crash: its row keeps the run's inputs, and on
 the next start `recover()` starts again, once, every open row whose run
@@ -37,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from agent.approvals import pause_kind
 from agent.config import Settings
 from agent.intake.auth import TooLarge, bearer_ok, hmac_ok, read_body, routing_service
 from agent.intake.events import (
@@ -48,7 +55,7 @@ from agent.intake.events import (
     render_prompt,
 )
 from agent.intake.routing import RoutingKeys, RoutingKeysCache
-from agent.intake.store import AlertRow, AlertStore
+from agent.intake.store import AlertRow, AlertStore, default_db_path
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +68,15 @@ WROTE = {"done"}
 STATUS_TTL_S = 1.0
 RECOVER_GRACE_S = 30.0
 """A row younger than this may be another live worker's run in flight: looked at once it is older."""
+STALLED_S = 300.0
+"""A run that has neither paused nor ended this long after it started is taken for dead (its
+worker died): the next alert about its problem starts a new run. Until then, alerts join it,
+whichever worker started it."""
+DECIDE_TRIES = 5
+"""Rows an alert looks at (closing ended ones) before it joins whatever holds its problem."""
 MAX_RESUMES = 1
 RECOUNT_S = 2.0
 """A storm redraws its approval (Slack) at most this often: the count, not every alert."""
-
-
-def default_db_path(settings: Settings) -> Path:
-    checkpoint = Path(settings.incident_agent_checkpoint)
-    return checkpoint.with_name(f"{checkpoint.stem}.intake.sqlite")
 
 
 def _invalid(errors: list[str], status: int = 400) -> JSONResponse:
@@ -130,7 +138,7 @@ class IntakeReceiver:
     def store(self) -> AlertStore:
         """Opened on first use, so building the app touches no disk."""
         if self._store is None:
-            self._store = AlertStore(self._db_path)
+            self._store = AlertStore(self._db_path, self.settings)
         return self._store
 
     @property
@@ -247,20 +255,30 @@ class IntakeReceiver:
     async def _status(self, row: AlertRow) -> str:
         """running, waiting, wrote or ended: where the row's run is now.
 
-        A storm asks this hundreds of times a second: a run in flight is
-        known in memory, and an answer from the checkpoint is kept a second."""
+        A storm asks this hundreds of times a second: a run in flight here is
+        known in memory, and an answer from the checkpoint is kept a second.
+        A run another worker started (no checkpoint yet, only its input, or
+        steps still to take) is running for STALLED_S after it started."""
         if row.thread_id in self._running:
             return "running"
         cached = self._seen.get(row.thread_id)
         if cached is not None and self.clock() - cached[1] < STATUS_TTL_S:
             return cached[0]
         try:
-            outcome = await self.runner.outcome(row.thread_id)
-        except Exception:  # no checkpoint (a restart lost the run): treat as ended
-            return "ended"
-        if outcome.status in WAITING:
-            status = "waiting"
-        elif outcome.status in WROTE and (outcome.values.get("result") or {}).get("action"):
+            snapshot = await self.runner.graph.aget_state({"configurable": {"thread_id": row.thread_id}})
+        except Exception as exc:  # an unreadable checkpoint: as if the run had ended
+            log.warning("intake: the checkpoint of run %s is unreadable: %s", row.thread_id,
+                        type(exc).__name__)
+            snapshot = None
+        values = dict(snapshot.values) if snapshot is not None and snapshot.values else {}
+        started = row.started_at if row.started_at is not None else row.first_at
+        if snapshot is None:
+            status = "ended"
+        elif snapshot.interrupts:
+            status = "waiting" if pause_kind(snapshot.interrupts[0].value) in WAITING else "ended"
+        elif not values or snapshot.next or (snapshot.metadata or {}).get("source") == "input":
+            status = "running" if self.clock() - started < STALLED_S else "ended"
+        elif values.get("status", "done") in WROTE and (values.get("result") or {}).get("action"):
             status = "wrote"
         else:
             status = "ended"
@@ -268,44 +286,51 @@ class IntakeReceiver:
         return status
 
     async def _trigger(self, event: AlertEvent) -> dict[str, Any]:
+        """Join the open row of this alert's problem if its run is still of use, else close
+        that row and open one (the database refuses a second open row for a problem: the
+        loser of a race across workers is handed the winner, and joins it)."""
         now = self.clock()
-        window = self.settings.intake_storm_window_s
+        since = now - self.settings.intake_storm_window_s
         hint = service_hint(event)
-        row = await asyncio.to_thread(self.store.open_by_key, event.key)
-        if row is None and hint:
-            row = await asyncio.to_thread(
-                self.store.open_similar, hint, event.fields.summary, now - window
-            )
-        if row is not None:
-            status = await self._status(row)
-            if status in ("running", "waiting") or (
-                status == "wrote" and now - row.last_at <= window
-            ):
-                row = await asyncio.to_thread(
-                    self.store.join, row.id, event.count, now, self._latest(event)
-                )
-                self._recount_soon(row.thread_id)
-                return {"status": "joined", "thread_id": row.thread_id, "count": row.count}
-            await asyncio.to_thread(
-                self.store.close, row.id, f"run {status}; a new alert started a new run"
-            )
+        row = await asyncio.to_thread(self.store.find, event.key, hint, event.fields.summary, since)
+        inputs: dict[str, Any] | None = None
         thread_id = uuid.uuid4().hex[:12]
-        routed = await self._service_name(event.routing_service)
-        event.fields.routed_service = routed
-        inputs = {
-            "prompt": render_prompt(event, routed),
-            "alert": event.fields.model_dump(mode="json", by_alias=True, exclude_defaults=True),
-        }
-        row = await asyncio.to_thread(
-            lambda: self.store.create(
-                key=event.key, sender=event.sender, service_hint=hint,
+        for tries in range(DECIDE_TRIES):
+            if row is not None:
+                status = await self._status(row)
+                if tries == DECIDE_TRIES - 1 or status in ("running", "waiting") or (
+                    status == "wrote" and now - row.last_at <= self.settings.intake_storm_window_s
+                ):
+                    joined = await asyncio.to_thread(
+                        self.store.join, row.id, event.count, now, self._latest(event)
+                    )
+                    if joined is not None:
+                        self._recount_soon(joined.thread_id)
+                        return {"status": "joined", "thread_id": joined.thread_id,
+                                "count": joined.count}  # fmt: skip
+                else:
+                    await asyncio.to_thread(
+                        self.store.close, row.id, f"run {status}; a new alert started a new run"
+                    )
+            if inputs is None:
+                routed = await self._service_name(event.routing_service)
+                event.fields.routed_service = routed
+                inputs = {
+                    "prompt": render_prompt(event, routed),
+                    "alert": event.fields.model_dump(mode="json", by_alias=True,
+                                                     exclude_defaults=True),
+                }  # fmt: skip
+            held, created = await asyncio.to_thread(
+                self.store.create, key=event.key, sender=event.sender, service_hint=hint,
                 summary=event.fields.summary, thread_id=thread_id, count=event.count, now=now,
-                latest=self._latest(event), inputs=inputs,
-            )
-        )  # fmt: skip
-        self._running.add(thread_id)
-        self._spawn(self._run(inputs, thread_id, row.id))
-        return {"status": "started", "thread_id": thread_id, "count": row.count}
+                latest=self._latest(event), inputs=inputs, similar_since=since,
+            )  # fmt: skip
+            if created:
+                self._running.add(thread_id)
+                self._spawn(self._run(inputs, thread_id, held.id))
+                return {"status": "started", "thread_id": thread_id, "count": held.count}
+            row = held  # the problem's open row (maybe another worker's, made a moment ago)
+        raise RuntimeError(f"intake: alert {event.key!r} found no row to join or open")
 
     async def _account_keys(self) -> RoutingKeysCache | None:
         """The account's Events API v2 integration keys (None when it has none, or
@@ -430,7 +455,8 @@ class IntakeReceiver:
             return
         # A fresh thread: the dead run's partial checkpoint (reads only) is left behind.
         thread_id = uuid.uuid4().hex[:12]
-        if not await asyncio.to_thread(self.store.claim_resume, row.id, row.resumes, thread_id):
+        if not await asyncio.to_thread(self.store.claim_resume, row.id, row.resumes, thread_id,
+                                       self.clock()):
             return  # another worker took it
         log.warning("intake: alert %r had not reached a pause; started again as run %s",
                     row.key, thread_id)  # fmt: skip

@@ -361,11 +361,10 @@ def approvals(as_json: JsonOpt = False) -> None:
             store.close()
 
     rows = _run(go())
-    from agent.intake.receiver import default_db_path
     from agent.intake.store import rows_for_threads, storm_line
 
     # Alerts a storm joined to a pending run (intake): their count shows on the approval.
-    alerts = rows_for_threads(default_db_path(settings), [p.thread_id for p in rows])
+    alerts = rows_for_threads(settings, [p.thread_id for p in rows])
     if as_json:
         _print_json([
             {"thread_id": p.thread_id, "graph": p.graph, "interrupt_id": p.interrupt_id,

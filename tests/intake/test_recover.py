@@ -31,8 +31,9 @@ def accepted_then_died(store: AlertStore, key: str, summary: str, *, age_s: floa
         "alert": event.fields.model_dump(mode="json", by_alias=True, exclude_defaults=True),
     }
     then = time.time() - age_s
-    row = store.create(key=key, sender="events_v2", service_hint="prom-1", summary=summary,
-                       thread_id="deadthread01", count=1, now=then, latest={}, inputs=inputs)  # fmt: skip
+    row, created = store.create(key=key, sender="events_v2", service_hint="prom-1", summary=summary,
+                                thread_id="deadthread01", count=1, now=then, latest={}, inputs=inputs)  # fmt: skip
+    assert created
     return row.id
 
 
@@ -43,7 +44,7 @@ async def rows(agent: Agent) -> list[dict]:
 async def test_an_accepted_alert_whose_run_died_is_driven_once_on_the_next_start(tmp_path):
     with running_sandbox(ACCOUNT, clock=Clock(NOW)) as sb:
         settings = intake_settings(sb.base_url, tmp_path)
-        store = AlertStore(default_db_path(settings))
+        store = AlertStore(default_db_path(settings), settings)
         row_id = accepted_then_died(
             store, "api-5xx", "Public API returning 502 on /v1/orders for all partners"
         )
@@ -77,7 +78,7 @@ async def test_a_young_row_waits_for_the_grace_period_before_it_is_started_again
     """A row younger than the grace period may be a live worker's run in flight."""
     with running_sandbox(ACCOUNT, clock=Clock(NOW)) as sb:
         settings = intake_settings(sb.base_url, tmp_path)
-        store = AlertStore(default_db_path(settings))
+        store = AlertStore(default_db_path(settings), settings)
         row_id = accepted_then_died(store, "young", "Public API p99 latency 4s (critical)", age_s=0)
         store.close_db()
         async with httpx.AsyncClient(base_url=sb.base_url) as api:

@@ -52,6 +52,44 @@ SQLITE: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
             written_at TEXT NOT NULL
         );
         """, []),
+    # Alerts received by the intake, one open row per problem (`<checkpoint>.intake.sqlite`);
+    # `intake_lanes` holds one row per service hint, locked while a new problem is opened.
+    "intake": ("""
+        CREATE TABLE IF NOT EXISTS intake_alerts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            service_hint TEXT,
+            summary TEXT NOT NULL,
+            thread_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            first_at REAL NOT NULL,
+            last_at REAL NOT NULL,
+            latest TEXT,
+            note TEXT
+        );
+        CREATE INDEX IF NOT EXISTS intake_alerts_key ON intake_alerts (key, state);
+        CREATE INDEX IF NOT EXISTS intake_alerts_thread ON intake_alerts (thread_id);
+        CREATE TABLE IF NOT EXISTS intake_lanes (
+            lane TEXT PRIMARY KEY,
+            at   REAL NOT NULL
+        );
+        """, [("intake_alerts", "inputs", "TEXT"),
+              ("intake_alerts", "resumes", "INTEGER NOT NULL DEFAULT 0"),
+              ("intake_alerts", "problem", "TEXT"),
+              ("intake_alerts", "started_at", "REAL")]),
+}
+
+SQLITE_AFTER_COLUMNS: dict[str, str] = {
+    # Indexes on added columns, made once the columns exist (an older file's rows have no
+    # problem: NULLs never collide, so they need no rewriting).
+    "intake": """
+        CREATE UNIQUE INDEX IF NOT EXISTS intake_alerts_open_problem ON intake_alerts (problem)
+            WHERE state = 'open';
+        CREATE INDEX IF NOT EXISTS intake_alerts_open_hint ON intake_alerts (service_hint, last_at)
+            WHERE state = 'open';
+        """,
 }
 
 
@@ -62,3 +100,5 @@ def create_sqlite_tables(conn: sqlite3.Connection, group: str) -> None:
         have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
         if column not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    if group in SQLITE_AFTER_COLUMNS:
+        conn.executescript(SQLITE_AFTER_COLUMNS[group])

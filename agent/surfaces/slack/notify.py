@@ -115,11 +115,10 @@ async def _with_alert_count(blocks: list, settings: Settings, thread_id: str) ->
     """Add `200 alerts about this; latest: …` under the summary, when a storm joined."""
     from slack_sdk.models.blocks import ContextBlock
 
-    from agent.intake.receiver import default_db_path
     from agent.intake.store import rows_for_threads, storm_line
     from agent.surfaces.slack.blocks import escape, md
 
-    rows = await asyncio.to_thread(rows_for_threads, default_db_path(settings), [thread_id])
+    rows = await asyncio.to_thread(rows_for_threads, settings, [thread_id])
     line = storm_line(rows.get(thread_id))
     if line:
         note = ContextBlock(elements=[md(f":rotating_light: {escape(line)}")])
