@@ -159,8 +159,8 @@ OLD_SCHEMA = """
 CREATE TABLE intake_alerts (
     id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, sender TEXT NOT NULL,
     service_hint TEXT, summary TEXT NOT NULL, thread_id TEXT NOT NULL, state TEXT NOT NULL,
-    count INTEGER NOT NULL, first_at REAL NOT NULL, last_at REAL NOT NULL, latest TEXT, note TEXT,
-    inputs TEXT, resumes INTEGER NOT NULL DEFAULT 0
+    count INTEGER NOT NULL, first_at REAL NOT NULL, last_at REAL NOT NULL, latest TEXT, note TEXT
+    {later}
 );
 CREATE INDEX intake_alerts_key ON intake_alerts (key, state);
 CREATE INDEX intake_alerts_thread ON intake_alerts (thread_id);
@@ -170,11 +170,13 @@ INSERT INTO intake_alerts (key, sender, service_hint, summary, thread_id, state,
 """
 
 
-def test_an_intake_file_from_the_previous_release_keeps_its_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("later", ["", ", inputs TEXT, resumes INTEGER NOT NULL DEFAULT 0"],
+                         ids=["first release", "with recover's columns"])
+def test_an_intake_file_from_an_earlier_release_keeps_its_rows(later: str, tmp_path: Path) -> None:
     s = settings_for("sqlite", tmp_path)
     path = default_db_path(s)
     with sqlite3.connect(path) as old:
-        old.executescript(OLD_SCHEMA)
+        old.executescript(OLD_SCHEMA.replace("{later}", later))
     store = AlertStore(path, s)
     [row] = store.all()
     assert (row.key, row.count, row.problem, row.latest) == ("old", 7, None, {"summary": "Disk 91% full"})
