@@ -36,6 +36,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,9 @@ STATUS_TTL_S = 1.0
 RECOVER_GRACE_S = 30.0
 """A row younger than this may be another live worker's run in flight: looked at once it is older."""
 STALLED_S = 300.0
-"""A run that has neither paused nor ended this long after it started is taken for dead (its
+"""A run that has neither paused nor ended, nor taken a step, this long is taken for dead (its
 worker died): the next alert about its problem starts a new run. Until then, alerts join it,
-whichever worker started it."""
+whichever worker runs it."""
 DECIDE_TRIES = 5
 """Rows an alert looks at (closing ended ones) before it joins whatever holds its problem."""
 MAX_RESUMES = 1
@@ -258,7 +259,7 @@ class IntakeReceiver:
         A storm asks this hundreds of times a second: a run in flight here is
         known in memory, and an answer from the checkpoint is kept a second.
         A run another worker started (no checkpoint yet, only its input, or
-        steps still to take) is running for STALLED_S after it started."""
+        steps still to take) is running until STALLED_S pass without a step."""
         if row.thread_id in self._running:
             return "running"
         cached = self._seen.get(row.thread_id)
@@ -271,13 +272,15 @@ class IntakeReceiver:
                         type(exc).__name__)
             snapshot = None
         values = dict(snapshot.values) if snapshot is not None and snapshot.values else {}
-        started = row.started_at if row.started_at is not None else row.first_at
+        stepped = row.started_at if row.started_at is not None else row.first_at
+        if snapshot is not None and snapshot.created_at:  # the run's latest checkpoint
+            stepped = datetime.fromisoformat(snapshot.created_at).timestamp()
         if snapshot is None:
             status = "ended"
         elif snapshot.interrupts:
             status = "waiting" if pause_kind(snapshot.interrupts[0].value) in WAITING else "ended"
         elif not values or snapshot.next or (snapshot.metadata or {}).get("source") == "input":
-            status = "running" if self.clock() - started < STALLED_S else "ended"
+            status = "running" if self.clock() - stepped < STALLED_S else "ended"
         elif values.get("status", "done") in WROTE and (values.get("result") or {}).get("action"):
             status = "wrote"
         else:
