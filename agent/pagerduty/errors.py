@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+from agent.pagerduty._http import httpx
 
 __all__ = [
     "AccountExpired",

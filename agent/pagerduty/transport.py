@@ -25,7 +25,6 @@ import ssl
 import typing
 
 import httpcore
-import httpx
 from httpcore._backends.base import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
 from httpcore._exceptions import (
     ConnectError,
@@ -37,6 +36,8 @@ from httpcore._exceptions import (
     map_exceptions,
 )
 from httpcore._utils import is_socket_readable
+
+from agent.pagerduty._http import httpx
 
 __all__ = ["AsyncioBackend", "asyncio_transport"]
 
