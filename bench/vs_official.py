@@ -19,8 +19,9 @@ sandbox, 429s included. Cases:
   the bound is N x R (theirs ignores the header: 1.5 s x 2^n).
 - `budget`: 1,000 GETs against 960 a minute (ours: all at once through the
   limiter; theirs: one after another, as its API is synchronous).
-- `rss`: peak RSS of a fresh process that imports the client and fetches
-  every log entry of the incident (ours, theirs, alternating).
+- `rss`: peak RSS of a fresh process that imports the client (and nothing
+  of this benchmark) and fetches every log entry of the incident (ours,
+  theirs, alternating).
 
 `--quick` runs each case once, at 20 ms, with a 6 s rate-limit window (96
 per window) and 100 GETs in the budget case, and skips nothing else.
@@ -33,7 +34,6 @@ import asyncio
 import functools
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -279,46 +279,52 @@ def rss_case(sb: SandboxProcess, runs: int) -> list[Row]:
     row = Row("peak RSS, fetch every log entry (MiB)")
 
     def child(side: str) -> Sample:
+        args = {"base_url": sb.base_url, "cert_path": sb.cert_path,
+                "incident_id": sb.incident_id, "token": sb.fresh_token()}
         out = subprocess.run(
-            [sys.executable, "-m", "bench.vs_official", "--rss-child", side,
-             "--child-args", json.dumps({
-                 "base_url": sb.base_url, "cert_path": sb.cert_path, "incident_id": sb.incident_id,
-                 "token": sb.fresh_token()})],
+            [sys.executable, "-c", RSS_CHILD[side], json.dumps(args)],
             capture_output=True, text=True, check=True, timeout=300,
+            cwd=Path(__file__).resolve().parents[1],
         )
         data = json.loads(out.stdout.strip().splitlines()[-1])
         return Sample(data["rss_mib"], 0, 0.0, data["items"])  # wall_s holds MiB here
 
     ab(runs, lambda: child("ours"), lambda: child("theirs"), row)
+    row.note = "each a fresh interpreter importing its client alone"
     return [row]
 
 
-def rss_child(side: str, args: dict[str, Any]) -> None:
-    """Run in a fresh process: import one client, fetch every log entry, print peak RSS."""
-    sb = SandboxProcess(args["base_url"], args["cert_path"], args["incident_id"], 0,
-                        [args["token"]], 960, 60.0)
-    if side == "ours":
-        async def run() -> int:
-            async with _ours(sb, args["token"]) as pd:
-                return len(await pd.incident_log_entries(sb.incident_id))
-
-        items = asyncio.run(run())
-    else:
-        with _theirs(sb, args["token"]) as client:
-            items = _theirs_op(client, "log_entries", sb)
-    print(json.dumps({"rss_mib": _peak_rss_kib() / 1024, "items": items}))
-
-
-def _peak_rss_kib() -> int:
-    """This process's peak RSS. Linux keeps `ru_maxrss` across fork and exec (a child of a
-    large parent reports the parent's), so read VmHWM, which starts afresh at exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# The child processes of `rss_case`: a fresh interpreter that imports one client and
+# nothing of this benchmark (its own imports, httpx among them, would count for both),
+# fetches every log entry of the incident and prints its peak RSS. VmHWM, not
+# `ru_maxrss`: Linux keeps `ru_maxrss` across fork and exec (a child of a large parent
+# reports the parent's), while VmHWM starts afresh at exec.
+_RSS_END = """
+peak = next(int(line.split()[1]) for line in open("/proc/self/status")
+            if line.startswith("VmHWM:"))
+print(json.dumps({"rss_mib": peak / 1024, "items": items}))
+"""
+RSS_CHILD = {
+    "ours": """
+import asyncio, json, sys
+from agent.pagerduty.client import PagerDutyClient
+args = json.loads(sys.argv[1])
+async def run():
+    async with PagerDutyClient(args["base_url"], args["token"],
+                               verify=args["cert_path"] or True) as pd:
+        return len(await pd.incident_log_entries(args["incident_id"]))
+items = asyncio.run(run())
+""" + _RSS_END,
+    "theirs": """
+import json, sys
+import pagerduty
+args = json.loads(sys.argv[1])
+with pagerduty.RestApiV2Client(args["token"], base_url=args["base_url"],
+                               verify=args["cert_path"] or True) as client:
+    path = f"incidents/{args['incident_id']}/log_entries"
+    items = len(list(client.iter_all(path, params={"is_overview": "false"})))
+""" + _RSS_END,
+}
 
 
 # ---------------------------------------------------------------- report
@@ -366,12 +372,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--storms", default="1x2,3x1,5x1", help="COUNTxRESET_S, comma separated")
     parser.add_argument("--gets", type=int, default=1000)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--rss-child", choices=["ours", "theirs"], help=argparse.SUPPRESS)
-    parser.add_argument("--child-args", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.rss_child:
-        rss_child(args.rss_child, json.loads(args.child_args))
-        return
     cases = set(args.cases.split(","))
     runs, window_s, gets = args.runs, 60.0, args.gets
     latencies = [float(x) for x in args.latencies.split(",")]
