@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
 from psycopg import sql
 
 from tests.storage.conftest import server_url

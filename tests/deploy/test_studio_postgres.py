@@ -101,4 +101,5 @@ async def test_a_studio_pause_lives_in_postgres_and_is_answered_from_the_cli(
     created = [i for i in sb.state.dump()["incidents"] if i["service"]["id"] == "PBIL001"]
     assert len(created) == 1
     final = await client.threads.get_state(thread["thread_id"])
-    assert final["values"]["status"] == "done"  # and Studio reads the CLI's
+    values = final["values"]
+    assert isinstance(values, dict) and values["status"] == "done"  # and Studio reads the CLI's
