@@ -98,6 +98,16 @@ def test_the_workers_are_the_dockerfile_s_image_and_command() -> None:
     assert len({a["ports"][0] for a in workers(services).values()}) == 2
 
 
+def test_the_build_context_sends_what_the_dockerfile_copies_and_not_the_secrets() -> None:
+    ignored = set((REPO / ".dockerignore").read_text().split())
+    assert {".env", ".venv", ".git", "*.sqlite"} <= ignored
+    copied = {src for line in (REPO / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")
+              for src in line.split()[1:-1]}
+    assert copied == {"requirements.lock", "pyproject.toml", "README.md", "prompts", "graphs", "agent"}
+    assert not copied & ignored
+    assert all((REPO / src).exists() for src in copied)
+
+
 def test_no_secret_is_written_in_the_compose_file() -> None:
     """Secrets come from .env: interpolated (the Postgres password) or read by the workers."""
     services = load()["services"]
