@@ -3,7 +3,8 @@
 Exit codes: 0 done (or left paused on purpose), 1 the write or a PagerDuty
 call failed (a failed write stays retryable), 2 bad input, a refused answer
 or a setting to fix, 3 rejected by a human, 4 unknown or already answered
-thread (or nothing to retry), 130 interrupted (Ctrl-C; a pause stays paused).
+thread (or nothing to retry), 130 interrupted (Ctrl-C; a pause stays paused);
+`db current` exits 1 when the database needs `db upgrade`.
 No traceback reaches a user: one line, or with `--json` a status object on
 stdout; `--debug` shows the traceback.
 """
