@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     incident_agent_redis_url: SecretStr | None = Field(
         default=None, description="redis://… : one PagerDuty request budget for every worker."
     )
+    incident_agent_shutdown_grace_s: float = Field(
+        default=20.0,
+        description="serve, on SIGTERM: how long writes in progress get to finish before their "
+        "claims are released for another worker's `retry` (keep it under the orchestrator's "
+        "kill timeout, e.g. Kubernetes' 30 s).",
+    )
 
     # People and time
     default_time_zone: str = "UTC"

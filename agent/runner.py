@@ -10,6 +10,10 @@ A claim records the answer and a lease. If the process dies mid-write the
 thread shows as failed (`approvals`), and `retry` takes the claim over and
 finishes under the recorded approval; the write itself looks in PagerDuty
 before it sends again, so nothing lands twice.
+
+A server shutting down calls `stop(grace_s)`: no new answer is taken, writes in
+progress get the grace to finish, and the rest are cancelled with their claims
+released as failed, so another worker's `retry` need not wait for the lease.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,6 +51,9 @@ log = logging.getLogger(__name__)
 __all__ = ["AlreadyDecided", "NothingToRetry", "Outcome", "RefusedAnswer", "Runner", "UnknownApproval"]
 
 APPROVE: dict[str, Any] = {"decisions": [{"type": "approve"}]}
+STOPPED = "the server shut down before the write finished"
+CANCEL_WAIT_S = 10.0
+"""After the grace: how long a cancelled write gets to release its claim."""
 
 
 @dataclass
@@ -102,6 +110,8 @@ class Runner:
         self.on_pause = on_pause
         self.on_decided = on_decided
         self.on_step = on_step
+        self.stopping = False
+        self._writing: set[asyncio.Task[Any]] = set()
 
     def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
@@ -156,12 +166,13 @@ class Runner:
             raise RefusedAnswer(str(exc)) from None
         if decision.type == "edit":
             await self._check_edit(pending.request, live.values, decision.edited_args or {})
-        claim = await self.services.store.claim(
-            thread_id, pending.interrupt_id, by=approver.name, answer=value
-        )
-        return await self._drive_claimed(
-            claim, Command(resume={pending.interrupt_id: value}), thread_id, pending.prompt
-        )
+        with self._writing_now():
+            claim = await self.services.store.claim(
+                thread_id, pending.interrupt_id, by=approver.name, answer=value
+            )
+            return await self._drive_claimed(
+                claim, Command(resume={pending.interrupt_id: value}), thread_id, pending.prompt
+            )
 
     async def retry(self, thread_id: str, approver: Approver) -> Outcome:
         """Finish an approved write that failed or stopped midway, under its approval."""
@@ -188,6 +199,16 @@ class Runner:
         To retry, the write runs again (after the look for an earlier landing).
         To close, the graph only looks: what landed is reported, nothing is sent.
         """
+        with self._writing_now():
+            return await self._recover_claimed(thread_id, pending, approver, close_with)
+
+    async def _recover_claimed(
+        self,
+        thread_id: str,
+        pending: PendingApproval,
+        approver: Approver,
+        close_with: dict[str, Any] | None,
+    ) -> Outcome:
         store = self.services.store
         claim = await store.claim(thread_id, pending.interrupt_id, by=approver.name, take_over=True)
         live = await self.graph.aget_state(self._config(thread_id))
@@ -266,6 +287,9 @@ class Runner:
         except ValidationError as exc:
             await store.release(claim)
             raise RefusedAnswer(f"malformed answer: {exc.errors()[0]['msg']}") from None
+        except asyncio.CancelledError:  # `stop` after its grace: failed now, not at lease end
+            await asyncio.shield(store.release(claim, error=STOPPED))
+            raise
         except Exception as exc:
             reason = plain(exc) if isinstance(exc, PagerDutyError) else f"{type(exc).__name__}: {exc}"
             await store.release(claim, error=reason)
@@ -279,6 +303,35 @@ class Runner:
             except Exception:  # Slack being down must not undo a decision
                 log.exception("announcing the decision on thread %s failed", thread_id)
         return outcome
+
+    @contextmanager
+    def _writing_now(self) -> Iterator[None]:
+        """Count this task among the writes `stop` waits for; refuse when stopping."""
+        if self.stopping:
+            raise RefusedAnswer("this worker is shutting down and changed nothing; answer again")
+        task = asyncio.current_task()
+        assert task is not None  # the runner is only awaited from tasks
+        self._writing.add(task)
+        try:
+            yield
+        finally:
+            self._writing.discard(task)
+
+    async def stop(self, grace_s: float) -> None:
+        """For a shutdown: take no new answer; let the writes in progress finish within
+        `grace_s`, then cancel the rest, which release their claims as failed."""
+        self.stopping = True
+        writing = set(self._writing)
+        if not writing:
+            return
+        log.info("waiting up to %.0f s for %d write(s) in progress", grace_s, len(writing))
+        _, late = await asyncio.wait(writing, timeout=grace_s)
+        if late:
+            log.warning("%d write(s) did not finish within %.0f s: released for `retry`",
+                        len(late), grace_s)
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late, timeout=CANCEL_WAIT_S)
 
     async def _drive(self, inputs: Any, thread_id: str, *, look_only: bool = False,
                      durability: Literal["sync", "exit"] = "sync") -> None:

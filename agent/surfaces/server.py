@@ -7,6 +7,11 @@ set) and the webhook worker, and closes them in reverse order after letting
 clicks being answered finish. Everything a click needs is in the SQLite
 file, so a restarted server answers buttons posted by the one before.
 
+On SIGTERM uvicorn stops accepting connections, then `stop_work` takes no new
+answer or webhook event and gives writes in progress the grace
+(`INCIDENT_AGENT_SHUTDOWN_GRACE_S`); what cannot finish is released as failed,
+for another worker's `retry`, and `serve` exits 0.
+
 Slack requests are verified by bolt (signature and a 5-minute timestamp
 window); secrets leave their SecretStr only when handed to bolt and
 slack-sdk, and are never logged.
@@ -14,8 +19,11 @@ slack-sdk, and are never logged.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
+import math
+import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -158,6 +166,9 @@ def create_app(settings: Settings, *, unverifiable_endpoints: bool = True) -> St
                                            client=slack_client)
                 intake.on_join = recount
             await intake.recover()  # accepted alerts whose runs died before a pause
+            stack.push_async_callback(  # last in, so first out on shutdown
+                stop_work, [*runners.values(), events.runner, events.postmortems], receiver,
+                settings.incident_agent_shutdown_grace_s)
             log.info("incident-agent server ready (Slack: %s, webhooks: %s)",
                      "on" if app.state.slack else "off", "on" if receiver else "off")
             yield
@@ -205,6 +216,15 @@ async def _start_slack(
         log.info("Slack Socket Mode connected")
     elif settings.slack_socket_mode:
         log.warning("SLACK_SOCKET_MODE is set but SLACK_APP_TOKEN is not: using HTTP events only")
+
+
+async def stop_work(runners: list[Runner], receiver: Any, grace_s: float) -> None:
+    """Shutdown, before anything closes: every runner and the webhook worker stop taking
+    work at once, and share one grace for what they have in progress."""
+    stopping = [runner.stop(grace_s) for runner in runners]
+    if receiver is not None:
+        stopping.append(receiver.stop(grace_s))
+    await asyncio.gather(*stopping)
 
 
 async def _drain(approvals: Any) -> None:
@@ -255,5 +275,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
         raise SystemExit(2)
     if not settings.pagerduty_webhook_secrets:
         log.warning("PAGERDUTY_WEBHOOK_SECRETS is not set: /webhooks/pagerduty is not served")
+    signal.signal(signal.SIGTERM, _exit_after_stopping)
     uvicorn.run(create_app(settings, unverifiable_endpoints=False), host=host, port=port,
-                log_level="info")
+                log_level="info",
+                # Open HTTP requests (acks, 202s) are short: the grace is for writes (stop_work).
+                timeout_graceful_shutdown=min(math.ceil(settings.incident_agent_shutdown_grace_s), 5))
+
+
+def _exit_after_stopping(signum: int, frame: Any) -> None:
+    """uvicorn stops gracefully on SIGTERM, then raises it again under the handler it found:
+    this one, so an orderly stop exits 0 instead of dying by the signal."""
+    raise SystemExit(0)

@@ -15,6 +15,9 @@
   in the table and the worker sweeps it up; a restart resumes events stored
   but never started. Each event starts its work at most once (the row is
   claimed before `on_event` runs).
+- **Shutdown**: `stop(grace_s)` takes no new event and lets the one in progress
+  finish within the grace; one cut short is put back (not started), so the next
+  worker to start takes it up instead of it being lost.
 - `incident.resolved` -> `on_event(kind="postmortem", incident_id=...)`;
   `incident.triggered` -> `on_event(kind="triage", incident_id=..., text=title)`;
   other event types are stored, answered 200 and ignored.
@@ -126,6 +129,12 @@ class EventStore:
             "UPDATE pagerduty_webhook_events SET finished_at = :now, error = :error"
             " WHERE event_id = :id"), {"now": _now().isoformat(), "error": error, "id": event_id}))
 
+    def unclaim(self, event_id: str) -> None:
+        """Put a started but unfinished event back, for the next worker to start."""
+        self._db.run(lambda c: c.execute(text(
+            "UPDATE pagerduty_webhook_events SET started_at = NULL WHERE event_id = :id"
+            " AND finished_at IS NULL"), {"id": event_id}))
+
     def pending(self) -> list[str]:
         rows = self._db.run(lambda c: c.execute(text(
             "SELECT event_id FROM pagerduty_webhook_events WHERE started_at IS NULL"
@@ -156,6 +165,7 @@ class WebhookReceiver:
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self._overflow = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def routes(self) -> list[Route]:
         return [Route(PATH, self.handle, methods=["POST"])]
@@ -171,17 +181,24 @@ class WebhookReceiver:
     def start(self) -> None:
         """Start the worker (idempotent); it first resumes events stored but never started."""
         if self._worker is None or self._worker.done():
+            self._stopping = False
             self._overflow.set()
             self._worker = asyncio.create_task(self._work(), name="pagerduty-webhook-worker")
 
-    async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            try:
-                await self._worker
-            except asyncio.CancelledError:
-                pass
-            self._worker = None
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Take no new event; the one in progress gets `grace_s` to finish, else it is
+        cancelled and put back."""
+        self._stopping = True
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        if grace_s > 0:
+            await asyncio.wait({worker}, timeout=grace_s)
+        worker.cancel()
+        try:
+            await worker
+        except asyncio.CancelledError:
+            pass
 
     async def drain(self, wait_s: float = 30.0) -> None:
         """Wait until every stored event has been processed (tests, shutdown)."""
@@ -238,17 +255,20 @@ class WebhookReceiver:
         return self.clock() - occurred > self.max_age
 
     async def _work(self) -> None:
-        while True:
+        while not self._stopping:
             if self._queue.empty() and self._overflow.is_set():
                 self._overflow.clear()
                 for event_id in await asyncio.to_thread(self.store.pending):
+                    if self._stopping:
+                        break
                     await self._process(event_id)
                 continue
             try:
                 event_id = await asyncio.wait_for(self._queue.get(), timeout=1.0)
             except TimeoutError:
                 continue
-            await self._process(event_id)
+            if not self._stopping:
+                await self._process(event_id)
 
     async def _process(self, event_id: str) -> None:
         row = await asyncio.to_thread(self.store.claim, event_id)
@@ -262,6 +282,9 @@ class WebhookReceiver:
             result = self.on_event(**kwargs)
             if inspect.isawaitable(result):
                 await result
+        except asyncio.CancelledError:  # stopped past its grace: not lost, put back
+            await asyncio.shield(asyncio.to_thread(self.store.unclaim, event_id))
+            raise
         except Exception as exc:  # noqa: BLE001 -- one bad event must not stop the worker
             error = f"{type(exc).__name__}: {exc}"
             log.exception("PagerDuty webhook %s: %s handler failed", event_id, row["kind"])
