@@ -393,6 +393,7 @@ async def run(
         out["resumed_real"] = len(set(picked) & set(sample))
         out["resume"] = await resumes(runner, timed, picked, sb)
         out["pending_after"] = len(await runner.pending())
+        out["keys_checked"] = len(_checked)  # resumed threads whose incident key was read back
     out["load"] = os.getloadavg()[0]
     return out
 

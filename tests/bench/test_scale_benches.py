@@ -64,6 +64,7 @@ def test_paused_threads_tiny() -> None:
     res = r["resume"]
     assert len(res["walls"]) == 10 and r["pending_after"] == 190
     assert all(n >= 1 for n in res["requests"])  # each approval sent its write
+    assert r["keys_checked"] >= 1  # a copy's incident carries the copy's own key
     assert all(0 < t < w for t, w in zip(res["trips"], res["walls"], strict=True))
     assert len(res["rss"]) == 10 and min(res["rss"]) > 50
 
