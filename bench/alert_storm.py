@@ -6,10 +6,12 @@ Three `incident-agent serve` processes, each with a state directory of its
 own (as on three hosts), share one Postgres database and one Redis
 (INCIDENT_AGENT_DATABASE_URL / INCIDENT_AGENT_REDIS_URL, or the _TEST_ ones
 `.ci/services` exports; the benchmark makes a database of its own and drops
-it). `--alerts` Events API v2 triggers about `--problems` distinct problems
-(each its own dedup_key and summary, spread over the demo account's 14
-services; the numbers in a summary change from alert to alert) are sent
-within `--seconds`, round-robin over the workers. Every problem's first
+it; `incident-agent db upgrade` makes the schema first, as compose.yaml's
+`migrate` does, then the workers start together). `--alerts` Events API v2
+triggers about `--problems` distinct problems (each its own dedup_key and
+summary, spread over the demo account's 14 services; the numbers in a
+summary change from alert to alert) are sent within `--seconds`,
+round-robin over the workers. Every problem's first
 alert is among the first ones, so its later alerts reach the other workers
 while its run is still in flight: the case a per-process lock cannot decide.
 
@@ -295,12 +297,21 @@ def workers(
                 time.sleep(0.2)
 
     try:
-        # The first worker alone makes the schema: on an empty database, workers starting at
-        # once can wait on each other for ever (one holds the checkpointer's setup lock while
-        # LangGraph's CREATE INDEX CONCURRENTLY waits for the others' pg_advisory_lock
-        # statements to end). Reported; the others then start together.
-        ready([start(1)])
-        ready([start(n) for n in range(2, count + 1)])
+        # As a deploy does (compose.yaml's `migrate`): the schema first, once, then every
+        # worker at once. Workers starting together on an empty database can wait on each
+        # other for ever (one holds the checkpointer's setup lock while LangGraph's CREATE
+        # INDEX CONCURRENTLY waits for the others' pg_advisory_lock statements to end).
+        env = worker_env(sb, db_url, redis_url, root, keys, rate)
+        subprocess.run(
+            [sys.executable, "-m", "agent", "db", "upgrade"],
+            env=env,
+            cwd=root,
+            check=True,
+            capture_output=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+        ready([start(n) for n in range(1, count + 1)])
         yield started
     finally:
         for w in started:
