@@ -8,10 +8,11 @@ LangGraph's own savers, not ours.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -81,7 +82,7 @@ async def _postgres(url: str) -> AsyncIterator[BaseCheckpointSaver]:
     try:
         saver = AsyncPostgresSaver(pool)
         async with pool.connection() as lock:
-            await lock.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+            await _take_setup_lock(lock)
             try:
                 await saver.setup()
             finally:
@@ -89,6 +90,18 @@ async def _postgres(url: str) -> AsyncIterator[BaseCheckpointSaver]:
         yield saver
     finally:
         await pool.close()
+
+
+async def _take_setup_lock(conn: Any, wait_s: float = 120.0) -> None:
+    """Poll for the lock, never wait inside `pg_advisory_lock`: a statement that waits holds
+    a snapshot, and setup's `CREATE INDEX CONCURRENTLY` waits for every older snapshot, so
+    the workers waiting for the lock and the one holding it would wait for each other."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while not (await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS got",
+                                         (SETUP_LOCK_KEY,))).fetchone())["got"]:
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"another worker has held the checkpoint set-up lock for {wait_s:.0f} s")
+        await asyncio.sleep(0.2)
 
 
 @asynccontextmanager
