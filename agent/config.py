@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     incident_agent_redis_url: SecretStr | None = Field(
         default=None, description="redis://… : one PagerDuty request budget for every worker."
     )
+    incident_agent_workers: int = Field(
+        default=4, ge=1,
+        description="The most serve workers sharing one PagerDuty key: while Redis is "
+        "unreachable each worker keeps 1/N of PAGERDUTY_RATE_PER_MINUTE on its own.",
+    )
     incident_agent_shutdown_grace_s: float = Field(
         default=20.0,
         description="serve, on SIGTERM: how long writes in progress get to finish before their "
