@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -222,7 +222,6 @@ class Cluster:
     env: dict[str, str]
     """The terminal's environment (the CLI as an SRE runs it, against the same database)."""
     cwd: Path
-    events: int = field(default=0)
 
     def up(self) -> None:
         """Every worker running and ready (a test before may have killed one)."""
@@ -244,19 +243,20 @@ class Cluster:
             raise AssertionError(f"no JSON from {args} (exit {proc.returncode}):\n"
                                  f"{proc.stdout}\n{proc.stderr}") from None
 
-    async def alert(self, worker: Worker, summary: str, dedup_key: str | None = None) -> None:
-        """Monitoring sends a trigger (Events API v2) to `worker`."""
-        body = {"routing_key": ROUTING_KEY, "event_action": "trigger",
-                "dedup_key": dedup_key or uuid.uuid4().hex,
-                "payload": {"summary": summary, "source": "prometheus-eu-1", "severity": "critical"}}
+    async def alert(self, worker: Worker, summary: str, within_s: float = 90) -> str:
+        """Monitoring sends a trigger (Events API v2) to `worker`; returns the thread that
+        the alert started, once its approval (with an Approve button) is in Slack."""
+        seen = {m.ts for m in self.slack.state.messages}
+        body = {
+            "routing_key": ROUTING_KEY,
+            "event_action": "trigger",
+            "dedup_key": uuid.uuid4().hex,
+            "payload": {"summary": summary, "source": "prometheus-eu-1", "severity": "critical"},
+        }
         async with httpx.AsyncClient(base_url=worker.url, timeout=30) as http:
             r = await http.post("/v2/enqueue", json=body)
         assert r.status_code == 202, r.text
-
-    async def paused_thread(self, within_s: float = 90) -> str:
-        """The newest thread waiting for approval whose Slack message shows an Approve button."""
         deadline = time.monotonic() + within_s
-        seen = {m.ts for m in self.slack.state.messages}
         while True:
             with self.slack.state.lock:
                 for msg in self.slack.state.messages:
@@ -267,7 +267,7 @@ class Cluster:
                             if el.get("action_id") == "hitl_approve":
                                 return str(el["value"]).rpartition(":")[0]
             if time.monotonic() > deadline:
-                raise AssertionError("no approval was posted to Slack")
+                raise AssertionError(f"no approval was posted to Slack:\n{worker.log()[-3000:]}")
             await asyncio.sleep(0.1)
 
     async def click_approve(self, thread: str, worker: Worker) -> httpx.Response:
@@ -351,12 +351,7 @@ def running_cluster(tmp: Path, n: int = 3, **settings: str) -> Iterator[Cluster]
                           worker_env(base, tmp / "terminal"), tmp)
         (tmp / "terminal").mkdir(parents=True, exist_ok=True)
         try:
-            # The first worker makes the schema alone: workers starting together on an empty
-            # database hang in the checkpointer's setup (CREATE INDEX CONCURRENTLY waits for
-            # the snapshots of the others, which wait in pg_advisory_lock for the first).
-            workers[0].start()
-            workers[0].wait_ready()
-            cluster.up()
+            cluster.up()  # together, on an empty database: one makes the schema, the others wait
             yield cluster
         finally:
             proxy.clear()

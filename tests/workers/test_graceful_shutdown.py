@@ -48,8 +48,7 @@ def refused(url: str) -> bool:
 
 async def test_sigterm_lets_a_slow_write_finish_once_and_exits_0(one: Cluster) -> None:
     [worker] = one.workers
-    await one.alert(worker, "Public API p99 latency at 4 s after the 14:02 deploy (critical)")
-    thread = await one.paused_thread()
+    thread = await one.alert(worker, "Public API p99 latency at 4 s after the 14:02 deploy (critical)")
     slow = one.proxy.hold("POST", "/incidents")
     assert (await one.click_approve(thread, worker)).status_code == 200
     assert await asyncio.to_thread(slow.reached.wait, 60), "the write never reached PagerDuty"
@@ -70,8 +69,7 @@ async def test_sigterm_lets_a_slow_write_finish_once_and_exits_0(one: Cluster) -
 
 async def test_sigterm_past_the_grace_releases_the_claim_for_retry(one: Cluster) -> None:
     [worker] = one.workers
-    await one.alert(worker, "Public API pods crash looping after config push (critical)")
-    thread = await one.paused_thread()
+    thread = await one.alert(worker, "Public API pods crash looping after config push (critical)")
     stuck = one.proxy.add("POST", "/incidents", "after")  # lands; its answer never comes
     assert (await one.click_approve(thread, worker)).status_code == 200
     assert await asyncio.to_thread(stuck.reached.wait, 60), "the write never reached PagerDuty"
