@@ -64,6 +64,9 @@ REDIS_TIMEOUT_S = 1.0
 """Connect and answer timeout of every Redis call: an unreachable Redis must not hold a write."""
 RETRY_REDIS_S = 5.0
 """While Redis is unreachable, how often a worker tries it again (meanwhile: its own window)."""
+_down: set[str] = set()
+"""Keys whose Redis this process has said is unreachable (one warning per outage, however
+many limiters a process holds)."""
 _admitted_locally: ContextVar[bool] = ContextVar("admitted_locally", default=False)
 """The caller's last admission came from the fallback window (so `settle` closes it there)."""
 
@@ -131,14 +134,17 @@ class RedisLimiter:
             return
         if self._redis_down_until is not None:
             self._redis_down_until = None
-            log.warning("Redis answers again: the PagerDuty budget is shared by every worker again")
+            if self._key in _down:
+                _down.discard(self._key)
+                log.warning("Redis answers again: the PagerDuty budget is shared by every worker again")
 
     async def _acquire_locally(self) -> None:
         await self._fallback.acquire()
         _admitted_locally.set(True)
 
     def _redis_failed(self, exc: BaseException) -> None:
-        if self._redis_down_until is None:
+        if self._key not in _down:
+            _down.add(self._key)
             log.warning("Redis is unreachable (%s): this worker keeps its own PagerDuty budget "
                         "of %d requests a window until Redis answers (tried again every %g s)",
                         _kind(exc), self._share, self._retry_redis_s)

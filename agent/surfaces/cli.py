@@ -5,6 +5,7 @@ call failed (a failed write stays retryable), 2 bad input, a refused answer
 or a setting to fix, 3 rejected by a human, 4 unknown or already answered
 thread (or nothing to retry), 130 interrupted (Ctrl-C; a pause stays paused);
 `db current` exits 1 when the database needs `db upgrade`.
+A database or Redis that cannot be used exits 1 with its URL (password `***`).
 No traceback reaches a user: one line, or with `--json` a status object on
 stdout; `--debug` shows the traceback.
 """
@@ -550,7 +551,11 @@ def main() -> None:
 def _classify(exc: Exception) -> tuple[int, str]:
     """The documented exit code and the one line for an error nobody caught earlier."""
     from agent.pagerduty.errors import PagerDutyError, plain
+    from agent.surfaces.connecting import explain
 
+    unusable = explain(exc, get_settings())  # the database or Redis: its setting, no password
+    if unusable is not None:
+        return 1, unusable
     if isinstance(exc, PagerDutyError):
         return 1, plain(exc)
     if isinstance(exc, RefusedAnswer):

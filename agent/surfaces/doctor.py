@@ -24,13 +24,20 @@ async def run_checks(settings: Settings) -> list[Check]:
     from agent.pagerduty.embedded import sandbox_persist_path
     from agent.pagerduty.errors import PagerDutyError, plain
     from agent.runtime import SenderError, open_services
+    from agent.surfaces.connecting import database_problem, redis_check, stored_in
 
     checks: list[Check] = []
     where = settings.pagerduty_api_url or "the embedded sandbox (no PAGERDUTY_API_URL)"
-    state = [f"checkpoints, approvals, audit: {settings.incident_agent_checkpoint}"]
+    state = [f"checkpoints, approvals, audit: {stored_in(settings)}"]
     if not settings.pagerduty_api_url:
         state.append(f"embedded sandbox state: {sandbox_persist_path(settings)}")
     checks.append(Check("state", "ok", "; ".join(state)))
+    unusable = await asyncio.to_thread(database_problem, settings)
+    if unusable is not None:  # nothing below can run without it
+        checks.append(Check("database", "fail", unusable))
+        return checks
+    if settings.incident_agent_redis_url is not None:
+        checks.append(Check("Redis", *await redis_check(settings)))
     try:
         async with open_services(settings) as services:
             pd = services.pd
@@ -51,8 +58,10 @@ async def run_checks(settings: Settings) -> list[Check]:
                 "rate budget", "ok" if remaining is None or int(remaining) > 50 else "warn",
                 f"{remaining} requests left in this minute (ratelimit-remaining)"
                 if remaining is not None else "the API sent no ratelimit-remaining header"))
-            await asyncio.to_thread(_writable, settings)
-            checks.append(Check("checkpoint", "ok", f"{settings.incident_agent_checkpoint} is writable"))
+            if settings.incident_agent_database_url is None:
+                await asyncio.to_thread(_writable, settings)
+                checks.append(Check("checkpoint", "ok",
+                                    f"{settings.incident_agent_checkpoint} is writable"))
     except OSError as exc:
         checks.append(Check("checkpoint", "fail", f"{settings.incident_agent_checkpoint}: {exc}"))
     checks.append(await _slack(settings))

@@ -263,7 +263,7 @@ def refusals(settings: Settings) -> list[str]:
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the server until interrupted (what `incident-agent serve` calls); refuse to
-    start (exit 2) an endpoint whose secret is missing."""
+    start (exit 2) an endpoint whose secret is missing, or (exit 1) a database it cannot use."""
     import sys
 
     import uvicorn
@@ -273,6 +273,12 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         raise SystemExit(2)
+    from agent.surfaces.connecting import database_problem
+
+    unusable = database_problem(settings)  # one line, not the lifespan's traceback
+    if unusable is not None:
+        print(f"error: {unusable}", file=sys.stderr)
+        raise SystemExit(1)
     if not settings.pagerduty_webhook_secrets:
         log.warning("PAGERDUTY_WEBHOOK_SECRETS is not set: /webhooks/pagerduty is not served")
     signal.signal(signal.SIGTERM, _exit_after_stopping)

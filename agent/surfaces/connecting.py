@@ -1,0 +1,116 @@
+"""One line for a database or Redis that cannot be used, for every command and `serve`.
+
+A wrong INCIDENT_AGENT_DATABASE_URL (closed port, wrong password, no such database)
+or an unreachable INCIDENT_AGENT_REDIS_URL surfaces as a driver exception deep in a
+store or a pool; the user needs the setting it came from and the driver's first line,
+with the URL's password as `***` (libpq and redis-py never print the password, but
+the URL we add would).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from agent.config import Settings
+
+CONNECT_TIMEOUT_S = 5
+
+
+def explain(exc: BaseException, settings: Settings) -> str | None:
+    """The line for `exc` when it comes from the database or Redis; None otherwise."""
+    if _from_database(exc):
+        return f"cannot use the database {_database(settings)}: {_first_line(exc)}"
+    if _from_redis(exc):
+        return (f"cannot reach Redis {_redis(settings)} (INCIDENT_AGENT_REDIS_URL): "
+                f"{_first_line(exc)}")
+    return None
+
+
+def database_problem(settings: Settings) -> str | None:
+    """Connect once to the configured Postgres (None when it answers, or with SQLite):
+    `serve` checks this before it starts, so a wrong URL is one line, not a traceback."""
+    if settings.incident_agent_database_url is None:
+        return None
+    import psycopg
+
+    from agent.approvals.store.database import libpq_url
+
+    try:
+        with psycopg.connect(libpq_url(settings.incident_agent_database_url.get_secret_value()),
+                             connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return explain(exc, settings)
+    return None
+
+
+def stored_in(settings: Settings) -> str:
+    """Where checkpoints, approvals and audit live: the SQLite file or the redacted URL."""
+    return _database(settings)
+
+
+async def redis_check(settings: Settings) -> tuple[Literal["ok", "fail"], str]:
+    """`doctor`'s line for INCIDENT_AGENT_REDIS_URL (the shared PagerDuty budget)."""
+    import asyncio
+
+    from agent.pagerduty.shared_limit import RedisLimiter, limiter_for
+
+    limiter = limiter_for(settings)
+    assert isinstance(limiter, RedisLimiter)
+    try:
+        await asyncio.wait_for(limiter.ping(), CONNECT_TIMEOUT_S)
+    except Exception as exc:  # any failure: the line says which
+        line = explain(exc, settings) or f"cannot reach Redis {_redis(settings)}: {type(exc).__name__}"
+        return "fail", (f"{line}; until it answers each worker keeps 1/"
+                        f"{settings.incident_agent_workers} of the PagerDuty budget on its own")
+    return "ok", f"{_redis(settings)} answers: one PagerDuty budget for every worker"
+
+
+def _from_database(exc: BaseException) -> bool:
+    import psycopg
+    from psycopg_pool import PoolTimeout
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, psycopg.Error | DBAPIError | PoolTimeout)
+
+
+def _from_redis(exc: BaseException) -> bool:
+    try:
+        from limits.errors import StorageError
+        from redis.exceptions import ConnectionError, TimeoutError
+    except ImportError:  # pragma: no cover - both come with the package
+        return False
+    return isinstance(exc, ConnectionError | TimeoutError | StorageError)
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or getattr(exc, "storage_error", None) or exc
+    text = str(cause).strip()
+    line = text.splitlines()[0].strip() if text else type(cause).__name__
+    return line.removeprefix("connection failed: ").strip()
+
+
+def _database(settings: Settings) -> str:
+    url = settings.incident_agent_database_url
+    if url is None:
+        return str(settings.incident_agent_checkpoint)
+    from agent.approvals.store.database import redacted
+
+    try:
+        return redacted(url.get_secret_value())
+    except Exception:  # an unparsable URL: name the setting, never echo it
+        return "(INCIDENT_AGENT_DATABASE_URL)"
+
+
+def _redis(settings: Settings) -> str:
+    url = settings.incident_agent_redis_url
+    if url is None:
+        return "(not set)"
+    try:
+        parts = urlsplit(url.get_secret_value())
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(INCIDENT_AGENT_REDIS_URL)"
+    auth = "***@" if parts.password or parts.username else ""
+    return f"{parts.scheme}://{auth}{parts.hostname or '?'}{port}{parts.path}"
