@@ -3,7 +3,8 @@ lets a write in progress finish within `INCIDENT_AGENT_SHUTDOWN_GRACE_S`, and ex
 a write that cannot finish in the grace has its claim released at once (failed, for
 `retry`), and a webhook event cut short is put back for the next worker.
 
-One worker on Postgres and Redis (tests/workers/cluster.py), started again after each test.
+One worker on Postgres and Redis (tests/workers/cluster.py), started again after each test;
+and the app in process on the SQLite file, for the embedded default.
 """
 
 from __future__ import annotations
@@ -16,7 +17,24 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.workers.cluster import Cluster, running_cluster
+from agent.approvals import Approver
+from agent.approvals.store import ApprovalStore
+from agent.checkpoint import open_checkpointer
+from agent.config import Settings
+from agent.pagerduty.sandbox import RunningSandbox
+from agent.runner import Runner
+from agent.runtime import open_services
+from tests.fakes.slack import FakeSlack
+from tests.slack.conftest import (  # noqa: F401 - fixtures
+    ALICE,
+    dev_account,
+    fake_slack,
+    pause,
+    running_server,
+    sandbox,
+    settings,
+)
+from tests.workers.cluster import Cluster, running_cluster, running_holding_proxy
 
 pytestmark = pytest.mark.slow
 
@@ -122,3 +140,35 @@ async def test_a_webhook_event_cut_short_is_put_back_and_handled_once(one: Clust
     threads = one.sql("SELECT thread_id FROM approvals WHERE graph='postmortem' AND thread_id"
                       " LIKE %s", f"postmortem-{incident['id']}-%")
     assert len(threads) == 1, threads
+
+
+async def test_on_sqlite_a_write_past_the_grace_is_released_when_the_app_stops(
+    settings: Settings, fake_slack: FakeSlack, sandbox: RunningSandbox  # noqa: F811
+) -> None:
+    """The embedded default (one worker, the SQLite file), in process: the same release."""
+    from graphs.incident_response import build_graph
+
+    with running_holding_proxy(sandbox.base_url) as proxy:
+        settings = settings.model_copy(update={"pagerduty_api_url": proxy.base_url,
+                                               "incident_agent_shutdown_grace_s": 1.0})
+        outcome = await pause(settings)
+        stuck = proxy.add("POST", "/incidents", "after")
+        async with running_server(settings, fake_slack):
+            assert (await fake_slack.click("hitl_approve", user=ALICE)).status_code == 200
+            assert await asyncio.to_thread(stuck.reached.wait, 60), "the write never reached PagerDuty"
+        stuck.release()  # the app stopped (its lifespan ended) with the write still held
+
+        store = ApprovalStore(settings.incident_agent_checkpoint)
+        try:
+            _, pending = await store.get(outcome.thread_id)
+        finally:
+            store.close()
+        assert pending is not None and pending.stranded and pending.kind == "failed"
+        assert "shut down before the write finished" in (pending.error or "")
+        async with open_services(settings) as services, open_checkpointer(
+            settings.incident_agent_checkpoint
+        ) as saver:
+            runner = Runner(build_graph(), services, saver, surface="cli")
+            done = await runner.retry(outcome.thread_id, Approver(name="sre", source="cli"))
+        assert done.status == "done", done.report
+        assert len(sandbox.state.list_incidents(incident_key=f"incident-agent/{outcome.thread_id}")) == 1
