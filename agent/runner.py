@@ -308,7 +308,7 @@ class Runner:
     def _writing_now(self) -> Iterator[None]:
         """Count this task among the writes `stop` waits for; refuse when stopping."""
         if self.stopping:
-            raise RefusedAnswer("this worker is shutting down and changed nothing; answer again")
+            raise RefusedAnswer("this worker is shutting down; answer again and another worker will take it")
         task = asyncio.current_task()
         assert task is not None  # the runner is only awaited from tasks
         self._writing.add(task)

@@ -283,6 +283,8 @@ class WebhookReceiver:
             if inspect.isawaitable(result):
                 await result
         except asyncio.CancelledError:  # stopped past its grace: not lost, put back
+            log.warning("PagerDuty webhook %s: stopped before its work finished; put back for "
+                        "the next worker to start", event_id)
             await asyncio.shield(asyncio.to_thread(self.store.unclaim, event_id))
             raise
         except Exception as exc:  # noqa: BLE001 -- one bad event must not stop the worker

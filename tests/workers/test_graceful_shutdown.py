@@ -24,6 +24,7 @@ from agent.config import Settings
 from agent.pagerduty.sandbox import RunningSandbox
 from agent.runner import Runner
 from agent.runtime import open_services
+from agent.surfaces.server import stop_work
 from tests.fakes.slack import FakeSlack
 from tests.slack.conftest import (  # noqa: F401 - fixtures
     ALICE,
@@ -33,6 +34,7 @@ from tests.slack.conftest import (  # noqa: F401 - fixtures
     running_server,
     sandbox,
     settings,
+    settle,
 )
 from tests.workers.cluster import Cluster, running_cluster, running_holding_proxy
 
@@ -173,3 +175,24 @@ async def test_on_sqlite_a_write_past_the_grace_is_released_when_the_app_stops(
             done = await runner.retry(outcome.thread_id, Approver(name="sre", source="cli"))
         assert done.status == "done", done.report
         assert len(sandbox.state.list_incidents(incident_key=f"incident-agent/{outcome.thread_id}")) == 1
+
+
+async def test_a_click_reaching_a_stopping_worker_changes_nothing_and_says_so(
+    settings: Settings, fake_slack: FakeSlack, sandbox: RunningSandbox  # noqa: F811
+) -> None:
+    """A click already accepted when the shutdown began: refused before any claim, so the
+    approval still waits and the person clicks again (another worker answers)."""
+    outcome = await pause(settings)
+    async with running_server(settings, fake_slack) as app:
+        await stop_work(list(app.state.runners.values()), None, grace_s=0)
+        assert (await fake_slack.click("hitl_approve", user=ALICE)).status_code == 200
+        await settle(app)
+    [told] = fake_slack.state.ephemerals_for(ALICE)
+    assert "shutting down" in told.text and "another worker" in told.text
+    store = ApprovalStore(settings.incident_agent_checkpoint)
+    try:
+        status, pending = await store.get(outcome.thread_id)
+    finally:
+        store.close()
+    assert status == "pending" and pending is not None and pending.kind == "awaiting_approval"
+    assert sandbox.state.list_incidents(incident_key=f"incident-agent/{outcome.thread_id}") == []
