@@ -19,7 +19,7 @@ CONNECT_TIMEOUT_S = 5
 
 def explain(exc: BaseException, settings: Settings) -> str | None:
     """The line for `exc` when it comes from the database or Redis; None otherwise."""
-    if _from_database(exc):
+    if from_database(exc):
         return f"cannot use the database {_database(settings)}: {_first_line(exc)}"
     if _from_redis(exc):
         return (f"cannot reach Redis {_redis(settings)} (INCIDENT_AGENT_REDIS_URL): "
@@ -67,7 +67,8 @@ async def redis_check(settings: Settings) -> tuple[Literal["ok", "fail"], str]:
     return "ok", f"{_redis(settings)} answers: one PagerDuty budget for every worker"
 
 
-def _from_database(exc: BaseException) -> bool:
+def from_database(exc: BaseException) -> bool:
+    """The database (Postgres through psycopg or SQLAlchemy, or its pool) failed `exc`."""
     import psycopg
     from psycopg_pool import PoolTimeout
     from sqlalchemy.exc import DBAPIError

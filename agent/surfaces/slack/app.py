@@ -32,6 +32,7 @@ from agent.approvals import Approver, PendingApproval, parse_answer
 from agent.config import Settings
 from agent.runner import AlreadyDecided, Outcome, RefusedAnswer, Runner, UnknownApproval
 from agent.runtime import Services
+from agent.surfaces.connecting import from_database
 from agent.surfaces.slack import blocks, modals
 from agent.surfaces.slack.approvers import ApproverDirectory, NotAllowed
 from agent.surfaces.slack.asks import action_of, editable_of, schema_of, summary_of
@@ -154,11 +155,23 @@ class SlackApprovals:
         answer: Answer,
         label: str,
     ) -> None:
-        channel = channel or await self._channel_of(ref.thread_id)
-        approver = await self.allowed(user_id, channel)
-        if approver is None:
+        try:
+            channel = channel or await self._channel_of(ref.thread_id)
+            approver = await self.allowed(user_id, channel)
+            if approver is None:
+                return
+            pending = await self.pending(ref, user_id, channel)
+        except Exception as exc:
+            if not from_database(exc):
+                raise
+            # The clicker must not walk away believing it counted (bolt's error log is all
+            # they would get otherwise); the buttons stay, for another click later.
+            log.warning("thread %s: the database could not be reached for a Slack answer (%s)",
+                        ref.thread_id, type(exc).__name__)
+            await self.tell(user_id, channel, "The approvals database cannot be reached right "
+                            f"now, so your answer to thread {ref.thread_id} did not count and "
+                            "nothing was changed. Try again in a minute.")
             return
-        pending = await self.pending(ref, user_id, channel)
         if pending is None:
             return
         runner = self.runners.get(pending.graph)
