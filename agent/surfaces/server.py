@@ -281,6 +281,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
         raise SystemExit(1)
     if not settings.pagerduty_webhook_secrets:
         log.warning("PAGERDUTY_WEBHOOK_SECRETS is not set: /webhooks/pagerduty is not served")
+    # uvicorn sets up only its own loggers: the agent's lines (ready, answers, released
+    # writes) go to stderr beside them; other libraries speak at warnings only.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s:     %(name)s: %(message)s")
+    logging.getLogger("agent").setLevel(logging.INFO)
     signal.signal(signal.SIGTERM, _exit_after_stopping)
     uvicorn.run(create_app(settings, unverifiable_endpoints=False), host=host, port=port,
                 log_level="info",

@@ -69,3 +69,42 @@ def test_incident_agent_serve_exits_2_and_names_the_setting(tmp_path: Path) -> N
     assert proc.returncode == 2
     assert "SLACK_SIGNING_SECRET" in proc.stderr
     assert BOT not in proc.stderr + proc.stdout
+
+
+@pytest.mark.slow
+def test_serve_logs_its_own_lines_and_never_a_secret(tmp_path: Path, sandbox) -> None:
+    """The agent's lines reach the operator beside uvicorn's; planted secrets never do."""
+    import json
+    import signal
+    import socket
+    import time
+
+    from agent.surfaces.webhooks import PATH, sign
+
+    webhook, token = "whsec-planted-webhook-5678", "pd-planted-token-9012"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = user_env(tmp_path, PAGERDUTY_WEBHOOK_SECRETS=json.dumps([webhook]),
+                   PAGERDUTY_API_URL=sandbox.base_url, PAGERDUTY_API_TOKEN=token)
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "serve", "--port", str(port)], env=env,
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        body = b'{"event": {"id": "E1", "event_type": "incident.annotated"}}'
+        for signature in (sign(body, webhook), sign(body, "not-the-secret")):
+            httpx.post(f"http://127.0.0.1:{port}{PATH}", content=body, timeout=10,
+                       headers={"X-PagerDuty-Signature": signature})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, errors = proc.communicate(timeout=60)
+    assert proc.returncode == 0, errors
+    said = out + errors
+    assert "incident-agent server ready" in said and "invalid signature" in said
+    assert webhook not in said and token not in said and sign(body, webhook)[3:] not in said
