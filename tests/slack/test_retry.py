@@ -79,3 +79,29 @@ async def test_a_failed_write_closed_without_writing_keeps_the_reason(settings, 
     assert [a["decision"] for a in audit] == ["approve", "reject"]
     assert audit[1]["message"] == "paged by phone instead"
     assert audit[1]["approver"]["slack_user_id"] == ALICE
+
+
+async def test_a_write_left_midway_by_a_stopped_worker_is_finished_by_approve(
+    settings, fake_slack, sandbox
+):
+    """Approved on a worker that shut down (or died) before its write finished: the message
+    still shows Approve; clicking it finishes the approved write once, as `retry` would."""
+    from agent.approvals.store import ApprovalStore
+
+    outcome = await pause(settings, sandbox=sandbox)
+    store = ApprovalStore(settings.incident_agent_checkpoint)
+    try:
+        claim = await store.claim(outcome.thread_id, outcome.interrupt_id, by="bob",
+                                  answer={"decisions": [{"type": "approve"}]})
+        await store.release(claim, error="the server shut down before the write finished")
+        [stranded] = await store.pending()
+        assert stranded.stranded
+    finally:
+        store.close()
+    async with running_server(settings, fake_slack, sandbox) as app:
+        await fake_slack.click("hitl_approve", user=ALICE)
+        await settle(app)
+    assert len(incidents_of(sandbox, outcome.thread_id)) == 1
+    assert "Approved" in shown(fake_slack)
+    assert not any(b["type"] == "actions" for b in fake_slack.state.messages[0].blocks)
+    assert not any("already decided" in e.text for e in fake_slack.state.ephemerals_for(ALICE))

@@ -181,9 +181,14 @@ class SlackApprovals:
             )
             return
         try:
-            outcome = await runner.resume(
-                ref.thread_id, answer(pending), approver, interrupt_id=ref.interrupt_id
-            )
+            if pending.stranded and answer is _approve:
+                # Approved before, and the write stopped midway (its worker died or shut
+                # down): going ahead finishes it under that approval, as `retry` does.
+                outcome = await runner.retry(ref.thread_id, approver)
+            else:
+                outcome = await runner.resume(
+                    ref.thread_id, answer(pending), approver, interrupt_id=ref.interrupt_id
+                )
         except AlreadyDecided:
             await self.tell(
                 user_id,
