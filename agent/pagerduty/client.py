@@ -74,15 +74,15 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 OPEN_STATUSES = ("triggered", "acknowledged")
 # Requests in flight per client (pages, catalog loads, bursts), and so connections. The
-# paginator spreads a listing over as few rounds as this allows, or more when a round trip
-# is cheap next to the connections it saves (pagination.Paginator._rounds), and no more
-# connections than those rounds need: 2,400 log entries are the first page, then 23 at
-# once at 100 ms, in two or three rounds at 20 ms.
+# paginator spreads a listing over as few rounds as this allows and no more connections
+# than those rounds need: 2,400 log entries are the first page, then 23 at once. Measured
+# on the TLS sandbox: at 100 ms one round of 23 takes 349 ms against 461 ms for two of 12;
+# at 20 ms the 11 more handshakes cost 7 % (227 ms against 212 ms). Spreading the 23 over
+# two or three rounds by the first page's round trip was tried (issue 16): under a load
+# of 4-6 on 2 cores it won two A/Bs at 20 ms (192-211 ms against 244, 592-659 against
+# 898) and lost two (403 against 366, 450 against 359), the same at 100 ms: no gain
+# beyond the machine's noise, so the simpler one round stays.
 MAX_CONCURRENCY = 24
-# What one more connection costs: a TLS handshake's CPU at both ends. Measured on the TLS
-# sandbox (2 cores, load 4-5), the remaining 23 pages of a 2,400-entry log: at 20 ms 192 ms
-# over 8 connections, 211 over 12, 244 over 23; at 100 ms 452 ms over 23, 482 over 12.
-CONNECTION_COST_S = 0.008
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -133,11 +133,7 @@ class PagerDutyClient:
         # once) kept the first answer 6 s away.
         self._sending = asyncio.Semaphore(concurrency)
         self.paginator = Paginator(
-            self._get,
-            fetch_raw=self._get_raw,
-            concurrency=concurrency,
-            connection_cost_s=CONNECTION_COST_S,
-            now=now,
+            self._get, fetch_raw=self._get_raw, concurrency=concurrency, now=now
         )
         if isinstance(verify, str):  # a CA bundle path, e.g. the TLS sandbox's certificate
             verify = ssl.create_default_context(cafile=verify)

@@ -26,7 +26,6 @@ import functools
 import json
 import logging
 import math
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -119,14 +118,11 @@ class Paginator:
         *,
         fetch_raw: FetchRaw | None = None,
         concurrency: int = 8,
-        connection_cost_s: float = 0.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._fetch = fetch
         self._fetch_raw = fetch_raw
         self.concurrency = max(1, concurrency)
-        self.connection_cost_s = connection_cost_s
-        """What one more connection costs (0: none, pages in as few rounds as allowed)."""
         self._now = now
 
     async def _body(self, path: str, params: dict[str, Any], model: type[BaseModel] | None) -> Any:
@@ -285,11 +281,9 @@ class Paginator:
         self, path: str, endpoint: Endpoint, params: dict[str, Any], model: type[BaseModel] | None
     ) -> AsyncIterator[_Page]:
         """Pages in order up to the offset cap; concurrent once the total is known."""
-        started = time.perf_counter()
         first = await self._body(
             path, {**params, "limit": PAGE_LIMIT, "offset": 0, "total": "true"}, model
         )
-        first_s = time.perf_counter() - started
         page = _page(first, endpoint, 0)
         yield page
         if not page.more:
@@ -298,9 +292,9 @@ class Paginator:
         total = first.get("total") if isinstance(first, dict) else None
         if isinstance(total, int):
             offsets = list(range(PAGE_LIMIT, min(total, MAX_OFFSET_WINDOW), PAGE_LIMIT))
-            rounds = self._rounds(len(offsets), first_s)
-            # Over as few connections as the rounds need (23 pages in two rounds: 12 + 11,
-            # not 16 + 7).
+            # As few round trips as `concurrency` allows, over as few connections as they need
+            # (23 pages: one round of 23 with 24 allowed; two of 12, not 16 + 7, with 16).
+            rounds = max(1, math.ceil(len(offsets) / self.concurrency))
             sem = asyncio.Semaphore(max(1, math.ceil(len(offsets) / rounds)))
 
             async def get(o: int) -> Any:
@@ -328,22 +322,6 @@ class Paginator:
             )
             yield page
             offset += PAGE_LIMIT
-
-    def _rounds(self, pages: int, round_trip_s: float) -> int:
-        """How many rounds to fetch `pages` in: as few as `concurrency` allows, or more
-        when a round trip costs less than the connections it saves.
-
-        A round costs a round trip (`round_trip_s`, the first page's time: an upper
-        bound); each connection beyond the first costs `connection_cost_s` (the TLS
-        handshake's CPU at both ends). r rounds over pages/r connections cost
-        r x round trip + pages/r x connection cost, least at r = sqrt(pages x cost /
-        round trip): at 20 ms, 23 pages in 2-3 rounds (12 or 8 connections, not 23),
-        at 100 ms in one."""
-        least = max(1, math.ceil(pages / self.concurrency))
-        if self.connection_cost_s <= 0 or round_trip_s <= 0:
-            return least
-        best = round(math.sqrt(pages * self.connection_cost_s / round_trip_s))
-        return max(least, min(best, pages))
 
     async def _cursor_pages(
         self, path: str, endpoint: Endpoint, params: dict[str, Any], model: type[BaseModel] | None
