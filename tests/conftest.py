@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,16 @@ import pytest
 
 from agent.config import get_settings
 from agent.pagerduty.sandbox import Clock, RunningSandbox, running_sandbox
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C as a terminal delivers it. A CI job run in the background by a non-interactive
+    shell starts with SIGINT ignored, and children inherit an ignored signal through exec:
+    Python then installs no KeyboardInterrupt handler, and the tests that press Ctrl-C on the
+    CLI would wait for a process that never hears it."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 # The dev account (a copy of ../shared/eval/dev-account.json): the account the dev cases and
 # expected metrics are written against. The bundled demo (agent/data) is a different company.
