@@ -34,6 +34,8 @@ from tests.workers.cluster import (
 )
 
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET)
+DB = "incidents"
+"""The workers' database on a module's own Postgres (conftest.py's `cluster`)."""
 
 
 @contextmanager

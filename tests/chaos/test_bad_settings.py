@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 
 from agent.pagerduty.sandbox import Clock, running_sandbox
 from agent.pagerduty.sandbox.server import free_port
-from tests.chaos.services import PASSWORD, PrivatePostgres, private_postgres
+from tests.chaos.services import PASSWORD, PrivatePostgres
 from tests.conftest import SANDBOX_NOW
 from tests.workers.cluster import ACCOUNT
 
@@ -29,12 +28,6 @@ pytestmark = pytest.mark.slow
 
 WRONG = "Wr0ng-pass-FOR-chaos"
 REDIS_PASSWORD = "redis-pass-FOR-chaos"
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PrivatePostgres]:
-    with private_postgres() as p:
-        yield p
 
 
 def agent(env: dict[str, str], home: Path, *args: str) -> subprocess.CompletedProcess[str]:

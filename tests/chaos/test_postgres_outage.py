@@ -11,45 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.chaos.cluster import alert, assert_clean, chaos_cluster, slack_text
-from tests.chaos.services import (
-    PASSWORD,
-    PrivatePostgres,
-    PrivateRedis,
-    private_postgres,
-    private_redis,
-)
+from tests.chaos.cluster import DB, alert, slack_text
+from tests.chaos.services import PrivatePostgres
 from tests.workers.cluster import ALICE, Cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
-DB = "incidents"
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PrivatePostgres]:
-    with private_postgres() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def own_redis() -> Iterator[PrivateRedis]:
-    with private_redis() as r:
-        yield r
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, pg: PrivatePostgres,
-            own_redis: PrivateRedis) -> Iterator[Cluster]:
-    database = pg.create_database(DB)
-    with chaos_cluster(tmp_path_factory.mktemp("pg-chaos"), database, own_redis.url, n=2) as c:
-        yield c
-        for w in c.workers:
-            assert_clean(w.log(), PASSWORD)
 
 
 @pytest.fixture

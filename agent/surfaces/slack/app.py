@@ -204,11 +204,20 @@ class SlackApprovals:
                 user_id, channel, f"Your answer was refused, nothing was changed: {exc}"
             )
             return
-        except Exception:
-            log.exception("resuming thread %s failed", ref.thread_id)
-            await self.tell(
-                user_id, channel, f"Answering thread {ref.thread_id} failed; see the server log."
-            )
+        except Exception as exc:
+            if not from_database(exc):
+                log.exception("resuming thread %s failed", ref.thread_id)
+                await self.tell(
+                    user_id, channel, f"Answering thread {ref.thread_id} failed; see the server log."
+                )
+                return
+            log.error("thread %s: the database could not be reached during the approved work "
+                      "(%s); it is left failed for a retry", ref.thread_id, type(exc).__name__)
+            await self.tell(user_id, channel, (
+                f"The approvals database could not be reached while thread {ref.thread_id} was "
+                "being carried out, so its write may or may not have reached PagerDuty. Once the "
+                "database is back, click Approve again (or run `incident-agent retry "
+                f"{ref.thread_id}`): it looks in PagerDuty first and never writes twice."))
             return
         log.info(
             "thread %s answered (%s) by %s from Slack: %s",
