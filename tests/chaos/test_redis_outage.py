@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -170,3 +171,25 @@ async def test_workers_approve_and_write_once_while_redis_is_down(
     await cluster.until(lambda: len(cluster.sql("SELECT 1 FROM approvals WHERE status='done'")) == 3,
                         what="three threads done")
     assert [len(cluster.incidents_of(t)) for t in (paused, second, third)] == [1, 1, 1]
+
+
+async def test_a_redis_that_stops_answering_costs_a_call_seconds_not_a_hang(
+    live_redis: PrivateRedis,
+) -> None:
+    """A frozen Redis (SIGSTOP: connections accepted, nothing answered), as a host cut off
+    behind a firewall that drops packets: each try waits for the 1 s timeouts, then the
+    call goes on on the worker's own share."""
+    assert live_redis.proc is not None
+    limiter = RedisLimiter(live_redis.url, 960, key=uuid.uuid4().hex, workers=2)
+    with running_sandbox(tokens={TOKEN: None}) as sb:
+        async with PagerDutyClient(sb.base_url, SecretStr(TOKEN), max_retries=0,
+                                   limiter=limiter) as pd:
+            await pd.request("GET", "/users", params={"limit": 1})
+            live_redis.proc.send_signal(signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                for _ in range(5):
+                    await asyncio.wait_for(pd.request("GET", "/users", params={"limit": 1}), 30)
+                assert time.monotonic() - started < 8, time.monotonic() - started
+            finally:
+                live_redis.proc.send_signal(signal.SIGCONT)
