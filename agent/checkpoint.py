@@ -59,19 +59,24 @@ async def _sqlite(path: Path) -> AsyncIterator[BaseCheckpointSaver]:
 
 @asynccontextmanager
 async def _postgres(url: str) -> AsyncIterator[BaseCheckpointSaver]:
-    """A pool that checks each connection before lending it: a server-side idle
-    timeout or a Postgres restart costs a reconnect, not a failed resume."""
+    """A pool that checks a connection before lending it (cheaply, `liveness`): a server-side
+    idle timeout or a Postgres restart costs a reconnect, not a failed resume."""
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg import AsyncConnection
     from psycopg.rows import DictRow, dict_row
     from psycopg_pool import AsyncConnectionPool
+
+    from agent.approvals.store import liveness
 
     pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
         url,
         connection_class=AsyncConnection[DictRow],
         min_size=1,
         max_size=10,
-        check=AsyncConnectionPool.check_connection,
+        # A round trip only for a connection idle a while or whose socket shows the server
+        # closed it, not before every use (about 30 a resume): see liveness.py.
+        check=liveness.acheck,
+        reset=liveness.areturned,
         # What AsyncPostgresSaver.from_conn_string sets: it commits itself and reads dicts.
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row,
                 "connect_timeout": 10},

@@ -237,10 +237,10 @@ COPY_SQL = [
               decode(replace(encode(w.blob, 'hex'), m.old_hex, m.new_hex), 'hex'), w.task_path
        FROM checkpoint_writes w JOIN bench_ids m ON w.thread_id = m.old_id""",
     """INSERT INTO approvals (thread_id, graph, interrupt_id, kind, prompt, request, status,
-                              created_at, updated_at)
+                              created_at, updated_at, action, description)
        SELECT m.new_id, a.graph, a.interrupt_id, a.kind, a.prompt,
               replace(a.request, m.old_id, m.new_id), a.status, a.created_at + m.n * 0.001,
-              a.updated_at + m.n * 0.001
+              a.updated_at + m.n * 0.001, a.action, replace(a.description, m.old_id, m.new_id)
        FROM approvals a JOIN bench_ids m ON a.thread_id = m.old_id""",
 ]
 

@@ -371,8 +371,7 @@ def approvals(as_json: JsonOpt = False) -> None:
         _print_json([
             {"thread_id": p.thread_id, "graph": p.graph, "interrupt_id": p.interrupt_id,
              "status": p.kind, "error": p.error, "prompt": p.prompt,
-             "action": p.request["action_requests"][0]["name"],
-             "description": p.request["action_requests"][0].get("description", ""),
+             "action": p.action, "description": p.description,
              "created_at": p.created_at,
              "alerts": alerts[p.thread_id].count if p.thread_id in alerts else None,
              "latest_alert": (alerts[p.thread_id].latest or {}).get("summary")
@@ -381,7 +380,7 @@ def approvals(as_json: JsonOpt = False) -> None:
     table = Table("thread", "status", "action", "prompt / error")
     for p in rows:
         storm = storm_line(alerts.get(p.thread_id))
-        table.add_row(p.thread_id, p.kind.replace("_", " "), p.request["action_requests"][0]["name"],
+        table.add_row(p.thread_id, p.kind.replace("_", " "), p.action,
                       (p.error or p.prompt)[:100] + (f"\n({storm[:120]})" if storm else ""))
     console.print(table if rows else "No approvals pending.")
 

@@ -9,8 +9,9 @@ epoch seconds) so both stores read them with the same code (`_pending`).
 
 A blocking psycopg pool run in worker threads, like the SQLite store: the
 interface (a plain constructor and `close()`) stays the same. The pool checks
-a connection before lending it, so a server-side idle timeout or a Postgres
-restart costs a reconnect, not an error. Schema by Alembic (`migrations/`).
+a connection before lending it (without a round trip unless there is a reason,
+`liveness.py`), so a server-side idle timeout or a Postgres restart costs a
+reconnect, not an error. Schema by Alembic (`migrations/`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from agent.approvals.store import liveness
 from agent.approvals.store.database import libpq_url, postgres_engine
 from agent.approvals.store.sqlite import (
     _AUDIT_COLUMNS,
+    _LISTED,
     _ROW,
     HOST,
     LEASE_S,
@@ -39,6 +42,7 @@ from agent.approvals.store.sqlite import (
     WriteRecord,
     _audit_entries,
     _audit_row,
+    _listed,
     _pending,
     _record,
     _stranded,
@@ -60,18 +64,30 @@ class PostgresApprovalStore(ApprovalStore):
             libpq_url(url),
             min_size=1,
             max_size=max_size,
-            check=ConnectionPool.check_connection,
+            check=liveness.check,  # a round trip only when there is a reason: liveness.py
+            reset=liveness.returned,
             timeout=30.0,
-            kwargs={"connect_timeout": 10},
+            # Autocommit: a one-statement operation is one round trip (a transaction's BEGIN
+            # and COMMIT would be two more); the operations of several statements say so (`tx`).
+            kwargs={"connect_timeout": 10, "autocommit": True},
             name="incident-agent-approvals",
             open=False,
         )
         self._pool.open(wait=True, timeout=30.0)
+        self._finished: tuple[str, str] | None = None
+        """The last finish recorded, while no other store call has followed it (`record_finish`)."""
 
-    async def _pg(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+    async def _pg(self, fn: Callable[[psycopg.Connection[Any]], T], *, tx: bool = False) -> T:
+        """`fn` on a pooled connection: each statement commits on its own, or with `tx` all of
+        them in one transaction (committed on return, rolled back on error)."""
+        self._finished = None
+
         def op() -> T:
-            with self._pool.connection() as c:  # one transaction: commit on exit, rollback on error
-                return fn(c)
+            with self._pool.connection() as c:
+                if not tx:
+                    return fn(c)
+                with c.transaction():
+                    return fn(c)
 
         return await asyncio.to_thread(op)
 
@@ -95,17 +111,25 @@ class PostgresApprovalStore(ApprovalStore):
         now = time.time()
         await self._pg(lambda c: c.execute(
             """INSERT INTO approvals (thread_id, graph, interrupt_id, kind, prompt, request,
-                                      status, error, created_at, updated_at)
-               VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s)
+                                      status, error, created_at, updated_at, action, description)
+               VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s, %s, %s)
                ON CONFLICT (thread_id) DO UPDATE SET interrupt_id=excluded.interrupt_id,
                  kind=excluded.kind, request=excluded.request, status='pending',
+                 action=excluded.action, description=excluded.description,
                  error=excluded.error, claimed_by=NULL, claimed_at=NULL, holder_host=NULL,
                  holder_pid=NULL, lease_until=NULL, answer=NULL,
                  updated_at=excluded.updated_at""",
-            (thread_id, graph, interrupt_id, kind, prompt, json.dumps(request), error, now, now),
+            (thread_id, graph, interrupt_id, kind, prompt, json.dumps(request), error, now, now,
+             *_listed(request)),
         ))
 
     async def record_finish(self, thread_id: str, *, graph: str, prompt: str, status: str) -> None:
+        # A graph's last node records its finish (for LangGraph's server, which has no runner),
+        # then the runner records it again: that second call, the same thread and status with
+        # no store call in between, has nothing to change and is not sent.
+        if self._finished == (thread_id, status):
+            self._finished = None
+            return
         now = time.time()
         await self._pg(lambda c: c.execute(
             """INSERT INTO approvals (thread_id, graph, prompt, status, created_at, updated_at)
@@ -116,11 +140,14 @@ class PostgresApprovalStore(ApprovalStore):
                  updated_at=excluded.updated_at""",
             (thread_id, graph, prompt, status, now, now),
         ))
+        self._finished = (thread_id, status)
 
     async def pending(self) -> list[PendingApproval]:
         def op(c: psycopg.Connection[Any]) -> list[PendingApproval]:
+            # The listed fields have columns of their own: a listing of thousands of threads
+            # parses no request (`PendingApproval.request` parses one when it is read).
             rows = c.execute(
-                f"""SELECT {_ROW} FROM approvals WHERE status IN ('pending', 'claimed')
+                f"""SELECT {_ROW}, {_LISTED} FROM approvals WHERE status IN ('pending', 'claimed')
                     ORDER BY created_at"""
             ).fetchall()
             now = time.time()
@@ -174,7 +201,7 @@ class PostgresApprovalStore(ApprovalStore):
             )
             return 1
 
-        won = await self._pg(op)
+        won = await self._pg(op, tx=True)
         if won == -1:
             raise UnknownApproval(f"thread {thread_id!r} is not waiting on interrupt {interrupt_id!r}")
         if won == 0:
@@ -215,22 +242,28 @@ class PostgresApprovalStore(ApprovalStore):
         now = time.time()
 
         def op(c: psycopg.Connection[Any]) -> WriteRecord | None:
-            r = c.execute(
-                "SELECT key, status, attempts, result, error FROM write_records WHERE key=%s"
-                " FOR UPDATE",
-                (key,),
-            ).fetchone()
-            prior = _record(r) if r else None
-            if prior is not None and prior.status == "landed":
-                return prior
-            c.execute(
-                """INSERT INTO write_records (key, thread_id, step, call, status, attempts, updated_at)
-                   VALUES (%s, %s, %s, %s, 'sending', 1, %s)
-                   ON CONFLICT (key) DO UPDATE SET status='sending',
-                     attempts=write_records.attempts + 1, updated_at=excluded.updated_at""",
-                (key, thread_id, step, json.dumps(call), now),
-            )
-            return prior
+            # The row locked, then marked 'sending' unless it landed: the two statements of
+            # one transaction, sent together (one round trip, not four).
+            with c.pipeline() as p:
+                c.execute("BEGIN")
+                prior = c.execute(
+                    "SELECT key, status, attempts, result, error FROM write_records WHERE key=%s"
+                    " FOR UPDATE",
+                    (key,),
+                )
+                c.execute(
+                    """INSERT INTO write_records (key, thread_id, step, call, status, attempts,
+                                                  updated_at)
+                       VALUES (%s, %s, %s, %s, 'sending', 1, %s)
+                       ON CONFLICT (key) DO UPDATE SET status='sending',
+                         attempts=write_records.attempts + 1, updated_at=excluded.updated_at
+                       WHERE write_records.status <> 'landed'""",
+                    (key, thread_id, step, json.dumps(call), now),
+                )
+                c.execute("COMMIT")
+                p.sync()
+                r = prior.fetchone()
+            return _record(r) if r else None
 
         return await self._pg(op)
 
@@ -257,19 +290,16 @@ class PostgresApprovalStore(ApprovalStore):
         now = time.time()
         outcome = ("found landed" if found_earlier else "landed") if landed else "failed"
 
-        def op(c: psycopg.Connection[Any]) -> None:
-            c.execute(
-                "UPDATE write_records SET status=%s, result=%s, error=%s, updated_at=%s WHERE key=%s",
-                ("landed" if landed else "failed",
-                 json.dumps(result) if result is not None else None, error, now, key),
-            )
-            c.execute(
-                """INSERT INTO write_attempts (key, thread_id, step, at, outcome, detail)
-                   VALUES (%s, %s, %s, %s, %s, %s)""",
-                (key, thread_id, step, now, outcome, error),
-            )
-
-        await self._pg(op)
+        # One statement (the record and its attempt, atomically): one round trip.
+        await self._pg(lambda c: c.execute(
+            """WITH done AS (
+                 UPDATE write_records SET status=%s, result=%s, error=%s, updated_at=%s WHERE key=%s)
+               INSERT INTO write_attempts (key, thread_id, step, at, outcome, detail)
+               VALUES (%s, %s, %s, %s, %s, %s)""",
+            ("landed" if landed else "failed",
+             json.dumps(result) if result is not None else None, error, now, key,
+             key, thread_id, step, now, outcome, error),
+        ))
 
     async def audit(
         self,
@@ -300,4 +330,4 @@ class PostgresApprovalStore(ApprovalStore):
                                  f"{where} ORDER BY id", args).fetchall()
             return _audit_entries(rows, attempts)
 
-        return await self._pg(op)
+        return await self._pg(op, tx=True)

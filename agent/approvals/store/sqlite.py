@@ -20,7 +20,8 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,6 +89,8 @@ _ADDED_COLUMNS = [
     ("approvals", "answer", "TEXT"),
     ("approvals", "error", "TEXT"),
     ("audit", "message", "TEXT"),
+    ("approvals", "action", "TEXT"),  # what a listing shows, without parsing the request
+    ("approvals", "description", "TEXT"),
 ]
 
 HOST = socket.gethostname()
@@ -106,7 +109,9 @@ class PendingApproval:
     kind: str
     """awaiting_approval, needs_input, or failed."""
     prompt: str
-    request: dict[str, Any]
+    request_json: str = field(repr=False)
+    """The request as stored; `request` parses it when first read (a listing of thousands
+    of threads reads only `action` and `description`)."""
     created_at: float
     error: str | None = None
     """For a failed write: what went wrong and what to do, in plain words."""
@@ -114,6 +119,25 @@ class PendingApproval:
     """The answer recorded by a claim whose holder stopped (a crash): `retry` finishes it."""
     stranded: bool = False
     """Claimed by a process that died or stopped renewing its lease."""
+    listed: tuple[str, str] | None = field(default=None, repr=False)
+    """(action, description), when the store's query took them out of the request itself."""
+
+    @cached_property
+    def request(self) -> dict[str, Any]:
+        """The interrupt's request: what is asked, and which decisions are allowed."""
+        parsed: dict[str, Any] = json.loads(self.request_json)
+        return parsed
+
+    @property
+    def action(self) -> str:
+        """The proposed action's name (the first action request's)."""
+        return self.listed[0] if self.listed else str(self.request["action_requests"][0]["name"])
+
+    @property
+    def description(self) -> str:
+        if self.listed:
+            return self.listed[1]
+        return str(self.request["action_requests"][0].get("description", ""))
 
 
 @dataclass(frozen=True)
@@ -174,6 +198,16 @@ def _stranded(host: str | None, pid: int | None, lease_until: float | None, now:
     return lease_until is None or lease_until < now
 
 
+_LISTED = "action, description"
+"""Selected after `_ROW` by `pending()`: what a listing shows."""
+
+
+def _listed(request: dict[str, Any]) -> tuple[str, str]:
+    """(action, description) of a request, as `record_pause` stores them beside it."""
+    first = (request.get("action_requests") or [{}])[0]
+    return str(first.get("name", "")), str(first.get("description", ""))
+
+
 def _pending(r: Any, now: float) -> PendingApproval:
     stranded = r[7] == "claimed" and _stranded(r[9], r[10], r[11], now)
     error = r[13]
@@ -184,9 +218,9 @@ def _pending(r: Any, now: float) -> PendingApproval:
                  f"`incident-agent reject {r[0]}` closes it without writing")
     return PendingApproval(
         thread_id=r[0], graph=r[1], interrupt_id=r[2],
-        kind="failed" if stranded else r[3], prompt=r[4], request=json.loads(r[5]),
+        kind="failed" if stranded else r[3], prompt=r[4], request_json=r[5],
         created_at=r[6], error=error, answer=json.loads(r[12]) if r[12] else None,
-        stranded=stranded,
+        stranded=stranded, listed=(r[14], r[15] or "") if len(r) > 15 and r[14] is not None else None,
     )
 
 
@@ -262,14 +296,16 @@ class ApprovalStore:
         def op(c: sqlite3.Connection) -> None:
             c.execute(
                 """INSERT INTO approvals (thread_id, graph, interrupt_id, kind, prompt, request,
-                                          status, error, created_at, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+                                          status, error, created_at, updated_at, action, description)
+                   VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
                    ON CONFLICT(thread_id) DO UPDATE SET interrupt_id=excluded.interrupt_id,
                      kind=excluded.kind, request=excluded.request, status='pending',
+                     action=excluded.action, description=excluded.description,
                      error=excluded.error, claimed_by=NULL, claimed_at=NULL, holder_host=NULL,
                      holder_pid=NULL, lease_until=NULL, answer=NULL,
                      updated_at=excluded.updated_at""",
-                (thread_id, graph, interrupt_id, kind, prompt, json.dumps(request), error, now, now),
+                (thread_id, graph, interrupt_id, kind, prompt, json.dumps(request), error, now, now,
+                 *_listed(request)),
             )
 
         await self._run(op)
@@ -295,7 +331,7 @@ class ApprovalStore:
 
         def op(c: sqlite3.Connection) -> list[PendingApproval]:
             rows = c.execute(
-                f"""SELECT {_ROW} FROM approvals WHERE status IN ('pending', 'claimed')
+                f"""SELECT {_ROW}, {_LISTED} FROM approvals WHERE status IN ('pending', 'claimed')
                     ORDER BY created_at"""
             ).fetchall()
             now = time.time()
