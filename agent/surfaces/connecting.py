@@ -28,26 +28,20 @@ def explain(exc: BaseException, settings: Settings) -> str | None:
 
 
 def database_problem(settings: Settings) -> str | None:
-    """Connect once to the configured Postgres (None when it answers, or with SQLite):
-    `serve` checks this before it starts, so a wrong URL is one line, not a traceback."""
-    if settings.incident_agent_database_url is None:
-        return None
-    import psycopg
-
-    from agent.approvals.store.database import libpq_url
+    """None when the store can be used (`database.check`), else its one line: `serve` and
+    `doctor` ask first, so a wrong URL or an unwritable file is a line, not a traceback."""
+    from agent.approvals.store.database import check
 
     try:
-        with psycopg.connect(libpq_url(settings.incident_agent_database_url.get_secret_value()),
-                             connect_timeout=CONNECT_TIMEOUT_S) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return explain(exc, settings)
+        check(settings, CONNECT_TIMEOUT_S)
+    except OSError as exc:
+        return f"cannot use the database {_database(settings)}: {exc}"
+    except Exception as exc:
+        line = explain(exc, settings)
+        if line is None:
+            raise
+        return line
     return None
-
-
-def stored_in(settings: Settings) -> str:
-    """Where checkpoints, approvals and audit live: the SQLite file or the redacted URL."""
-    return _database(settings)
 
 
 async def redis_check(settings: Settings) -> tuple[Literal["ok", "fail"], str]:
@@ -93,15 +87,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _database(settings: Settings) -> str:
-    url = settings.incident_agent_database_url
-    if url is None:
-        return str(settings.incident_agent_checkpoint)
-    from agent.approvals.store.database import redacted
+    from agent.approvals.store.database import where
 
-    try:
-        return redacted(url.get_secret_value())
-    except Exception:  # an unparsable URL: name the setting, never echo it
-        return "(INCIDENT_AGENT_DATABASE_URL)"
+    return where(settings)
 
 
 def _redis(settings: Settings) -> str:

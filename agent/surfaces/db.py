@@ -11,7 +11,6 @@ its tables when opened. The URL is shown with its password as `***`.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -20,16 +19,10 @@ from agent.config import get_settings
 from agent.surfaces.cli import JsonOpt, _fail, _print_json, console
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from agent.config import Settings
 
 db_app = typer.Typer(help="The shared Postgres database: migrate it before starting workers.",
                      no_args_is_help=True)
-
-VERSION_TABLE = "incident_agent_schema_version"
-"""Alembic's version table, as `migrations/env.py` names it (that file runs Alembic when imported)."""
-
 
 def _database_url(settings: Settings, as_json: bool) -> str:
     url = settings.incident_agent_database_url
@@ -37,37 +30,6 @@ def _database_url(settings: Settings, as_json: bool) -> str:
         raise _fail("INCIDENT_AGENT_DATABASE_URL is not set: only a Postgres database has migrations "
                     "(the SQLite file makes its tables when opened)", 2, as_json)
     return url.get_secret_value()
-
-
-def _engine(raw: str) -> Engine:
-    """An engine of its own, closed after the command (not the workers' shared one, which migrates
-    when made and would hide the revision found before the upgrade)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.pool import NullPool
-
-    from agent.approvals.store.database import postgres_url
-
-    return create_engine(postgres_url(raw), poolclass=NullPool, connect_args={"connect_timeout": 10})
-
-
-def _status(engine: Engine) -> dict[str, Any]:
-    """Where the schema and LangGraph's checkpoint tables are, and where the code expects them."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-    from langgraph.checkpoint.postgres.base import BasePostgresSaver
-    from sqlalchemy import inspect, text
-
-    from agent.approvals.store import database
-
-    head = ScriptDirectory(str(Path(database.__file__).with_name("migrations"))).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
-        saved = None
-        if inspect(conn).has_table("checkpoint_migrations"):
-            saved = conn.execute(text("SELECT max(v) FROM checkpoint_migrations")).scalar()
-    checkpoints = {"current": saved, "head": len(BasePostgresSaver.MIGRATIONS) - 1}
-    return {"schema": {"current": current, "head": head}, "checkpoints": checkpoints,
-            "up_to_date": current == head and saved == checkpoints["head"]}
 
 
 async def _set_up_checkpoints(settings: Settings) -> None:
@@ -107,24 +69,22 @@ def upgrade(as_json: JsonOpt = False) -> None:
     """Migrate to the newest schema (safe while workers run: they wait on the same lock)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from agent.approvals.store.database import migrate, redacted
+    from agent.approvals.store import database
+    from agent.approvals.store.database import redacted, schema_status
 
     settings = get_settings()
     raw = _database_url(settings, as_json)
-    engine = _engine(raw)
     try:
-        before = _status(engine)
-        migrate(engine)
+        before = schema_status(raw)
+        database.upgrade(raw)
         asyncio.run(_set_up_checkpoints(settings))
-        after = _status(engine)
+        after = schema_status(raw)
     except (SQLAlchemyError, OSError):
         raise _connecting(raw, as_json) from None
     except Exception as exc:
         if type(exc).__module__.startswith("psycopg"):  # the checkpoint pool speaks psycopg directly
             raise _connecting(raw, as_json) from None
         raise
-    finally:
-        engine.dispose()
     _show(redacted(raw), before, after, as_json)
 
 
@@ -133,16 +93,13 @@ def current(as_json: JsonOpt = False) -> None:
     """Show the schema's revision and the newest; exit 1 when an upgrade is due."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from agent.approvals.store.database import redacted
+    from agent.approvals.store.database import redacted, schema_status
 
     raw = _database_url(get_settings(), as_json)
-    engine = _engine(raw)
     try:
-        status = _status(engine)
+        status = schema_status(raw)
     except (SQLAlchemyError, OSError):
         raise _connecting(raw, as_json) from None
-    finally:
-        engine.dispose()
     _show(redacted(raw), None, status, as_json)
     raise typer.Exit(0 if status["up_to_date"] else 1)
 

@@ -21,10 +21,11 @@ class Check:
 
 
 async def run_checks(settings: Settings) -> list[Check]:
+    from agent.approvals.store.database import where as stored_in
     from agent.pagerduty.embedded import sandbox_persist_path
     from agent.pagerduty.errors import PagerDutyError, plain
     from agent.runtime import SenderError, open_services
-    from agent.surfaces.connecting import database_problem, redis_check, stored_in
+    from agent.surfaces.connecting import database_problem, redis_check
 
     checks: list[Check] = []
     where = settings.pagerduty_api_url or "the embedded sandbox (no PAGERDUTY_API_URL)"
@@ -36,6 +37,7 @@ async def run_checks(settings: Settings) -> list[Check]:
     if unusable is not None:  # nothing below can run without it
         checks.append(Check("database", "fail", unusable))
         return checks
+    checks.append(Check("database", "ok", f"{stored_in(settings)} can be used"))
     if settings.incident_agent_redis_url is not None:
         checks.append(Check("Redis", *await redis_check(settings)))
     try:
@@ -58,12 +60,8 @@ async def run_checks(settings: Settings) -> list[Check]:
                 "rate budget", "ok" if remaining is None or int(remaining) > 50 else "warn",
                 f"{remaining} requests left in this minute (ratelimit-remaining)"
                 if remaining is not None else "the API sent no ratelimit-remaining header"))
-            if settings.incident_agent_database_url is None:
-                await asyncio.to_thread(_writable, settings)
-                checks.append(Check("checkpoint", "ok",
-                                    f"{settings.incident_agent_checkpoint} is writable"))
     except OSError as exc:
-        checks.append(Check("checkpoint", "fail", f"{settings.incident_agent_checkpoint}: {exc}"))
+        checks.append(Check("state", "fail", f"{stored_in(settings)}: {exc}"))
     checks.append(await _slack(settings))
     checks.append(Check(
         "PagerDuty webhooks", "ok" if settings.pagerduty_webhook_secrets else "warn",
@@ -71,13 +69,6 @@ async def run_checks(settings: Settings) -> list[Check]:
         if settings.pagerduty_webhook_secrets
         else "PAGERDUTY_WEBHOOK_SECRETS is not set: `serve` will not accept PagerDuty webhooks"))
     return checks
-
-
-def _writable(settings: Settings) -> None:
-    path = settings.incident_agent_checkpoint
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "ab"):
-        pass
 
 
 async def _slack(settings: Settings) -> Check:

@@ -130,6 +130,73 @@ def migrate(engine: Engine) -> None:
         conn.commit()
 
 
+def where(settings: Settings) -> str:
+    """Where checkpoints, approvals and audit live, for a person: the SQLite file, or the
+    Postgres URL with its password as `***` (unparsable: only the setting's name)."""
+    url = settings.incident_agent_database_url
+    if url is None:
+        return str(settings.incident_agent_checkpoint)
+    try:
+        return redacted(url.get_secret_value())
+    except Exception:  # never echo a URL we cannot redact
+        return "(INCIDENT_AGENT_DATABASE_URL)"
+
+
+def check(settings: Settings, timeout_s: int = 5) -> None:
+    """Use the store once and raise the driver's error if it cannot be used: one Postgres
+    connection, or the SQLite file made and opened for writing."""
+    url = settings.incident_agent_database_url
+    if url is None:
+        path = Path(settings.incident_agent_checkpoint)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab"):
+            return
+    import psycopg
+
+    with psycopg.connect(libpq_url(url.get_secret_value()), connect_timeout=timeout_s) as conn:
+        conn.execute("SELECT 1")
+
+
+def schema_status(raw: str) -> dict[str, Any]:
+    """Where the Postgres schema and LangGraph's checkpoint tables are, and where this code
+    expects them, read on a connection of its own (the workers' shared engine migrates when
+    made, and would hide the revision found before an upgrade)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from langgraph.checkpoint.postgres.base import BasePostgresSaver
+    from sqlalchemy import inspect, text
+
+    from agent.approvals.store.migrations import VERSION_TABLE
+
+    head = ScriptDirectory(str(Path(__file__).with_name("migrations"))).get_current_head()
+    engine = _engine_of_its_own(raw)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(
+                conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+            saved = None
+            if inspect(conn).has_table("checkpoint_migrations"):
+                saved = conn.execute(text("SELECT max(v) FROM checkpoint_migrations")).scalar()
+    finally:
+        engine.dispose()
+    checkpoints = {"current": saved, "head": len(BasePostgresSaver.MIGRATIONS) - 1}
+    return {"schema": {"current": current, "head": head}, "checkpoints": checkpoints,
+            "up_to_date": current == head and saved == checkpoints["head"]}
+
+
+def upgrade(raw: str) -> None:
+    """`migrate`, on a connection of its own (`incident-agent db upgrade`)."""
+    engine = _engine_of_its_own(raw)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+
+
+def _engine_of_its_own(raw: str) -> Engine:
+    return create_engine(postgres_url(raw), poolclass=NullPool, connect_args={"connect_timeout": 10})
+
+
 def open_database(settings: Settings | None, sqlite_file: Path, tables: str, *,
                   keep_open: bool = False) -> Database:
     """Where `tables` (a group of `schema.SQLITE`) live: the shared Postgres database when the

@@ -8,8 +8,7 @@ find it applied.
 from alembic import context
 from sqlalchemy import text
 
-VERSION_TABLE = "incident_agent_schema_version"
-"""Our own version table: the database may be shared with an application that uses Alembic."""
+from agent.approvals.store.migrations import VERSION_TABLE
 
 LOCK_KEY = 0x1A_6E_47  # any constant; the same for every worker
 
