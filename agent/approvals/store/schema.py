@@ -96,9 +96,30 @@ SQLITE_AFTER_COLUMNS: dict[str, str] = {
 def create_sqlite_tables(conn: sqlite3.Connection, group: str) -> None:
     script, added = SQLITE[group]
     conn.executescript(script)
-    for table, column, kind in added:
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        if column not in have:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    add_columns(conn, added)
     if group in SQLITE_AFTER_COLUMNS:
         conn.executescript(SQLITE_AFTER_COLUMNS[group])
+
+
+def add_columns(conn: sqlite3.Connection, added: list[tuple[str, str, str]]) -> None:
+    """The columns an older file lacks, added under the write lock: processes opening one
+    file together would otherwise each see a column missing and each add it ("duplicate
+    column name")."""
+
+    def missing() -> list[tuple[str, str, str]]:
+        have: dict[str, set[str]] = {}
+        for table, _, _ in added:
+            if table not in have:
+                have[table] = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        return [(t, c, k) for t, c, k in added if c not in have[t]]
+
+    if not missing():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table, column, kind in missing():  # again, now that no one else can add them
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

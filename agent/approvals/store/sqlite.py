@@ -174,11 +174,10 @@ def connect_sqlite(path: Path) -> sqlite3.Connection:
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
+    from agent.approvals.store.schema import add_columns
+
     conn.executescript(_SCHEMA)
-    for table, column, kind in _ADDED_COLUMNS:
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        if column not in have:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    add_columns(conn, _ADDED_COLUMNS)
 
 
 def _pid_alive(pid: int) -> bool:
