@@ -9,7 +9,6 @@ per problem within PagerDuty's budget, with no 429 and no failed run.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +17,7 @@ import pytest
 
 from bench.alert_storm import busiest_minute
 from bench.paused_threads import TimedTransport
-from tests.storage.conftest import server_url
-from tests.workers.test_shared_budget import ENV as REDIS_ENV
+from tests.services import redis_url, server_url
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,10 +70,7 @@ def test_paused_threads_tiny() -> None:
 @pytest.mark.slow
 def test_alert_storm_tiny() -> None:
     server_url()
-    if not os.environ.get(REDIS_ENV):
-        if os.environ.get("CI"):
-            pytest.fail(f"{REDIS_ENV} is not set: .ci/run starts Redis and exports it")
-        pytest.skip(f"no Redis: {REDIS_ENV} is not set (run `. .ci/services`)")
+    redis_url()
     r = run_bench("bench.alert_storm", "--alerts", "60", "--seconds", "5", "--problems", "4")
     assert r["answers"].get("started", 0) + r["answers"].get("joined", 0) == 60, r["answers"]
     assert r["alerts_counted"] == 60

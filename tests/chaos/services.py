@@ -111,7 +111,7 @@ class PrivatePostgres:
     def drop_connections(self, database: str) -> int:
         """What a failover or an idle timeout does: every session of `database` ends."""
         with psycopg.connect(self.url(), autocommit=True) as c:
-            row = c.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            row = c.execute("SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                             "WHERE datname = %s AND pid <> pg_backend_pid()", (database,)).fetchone()
         return int(row[0]) if row else 0
 

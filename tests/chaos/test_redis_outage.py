@@ -25,7 +25,8 @@ from agent.pagerduty.sandbox import running_sandbox
 from agent.pagerduty.shared_limit import RedisLimiter
 from tests.chaos.cluster import alert, assert_clean, chaos_cluster, slack_text
 from tests.chaos.services import PrivateRedis, private_redis
-from tests.workers.cluster import Cluster, fresh_database
+from tests.services import fresh_database
+from tests.workers.cluster import Cluster
 
 pytestmark = pytest.mark.slow
 TOKEN = "sandbox-token"

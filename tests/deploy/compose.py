@@ -23,7 +23,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
 from psycopg import sql
 
-from tests.storage.conftest import server_url
+from tests.services import server_url
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose.yaml"

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from agent.pagerduty.sandbox import running_sandbox
 from agent.pagerduty.sandbox.server import free_port
 from tests.deploy.compose import REPO, compose_database, config, env_file, load, resolved, tool
-from tests.workers.test_shared_budget import ENV as REDIS_ENV
+from tests.services import redis_url
 
 DATABASE, REDIS = "INCIDENT_AGENT_DATABASE_URL", "INCIDENT_AGENT_REDIS_URL"
 SECRETISH = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|ROUTING_KEY", re.IGNORECASE)
@@ -151,15 +151,6 @@ def test_compose_resolves_the_file_and_refuses_it_without_a_postgres_password(tm
 # -- what compose would run, without Docker --------------------------------------------------------
 
 
-def local_redis() -> str:
-    url = os.environ.get(REDIS_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{REDIS_ENV} is not set: .ci/run starts Redis and exports it")
-        pytest.skip(f"no Redis: {REDIS_ENV} is not set (run `. .ci/services`)")
-    return url
-
-
 def on_this_host(env: dict[str, Any], pg: tuple[str, int, str], redis: str, home: Path) -> dict[str, str]:
     """A service's resolved environment with the compose network's names for the local
     servers (host, port, database name); user, password and everything else as compose made them."""
@@ -240,7 +231,7 @@ def compose_services(tmp_path: Path) -> Iterator[dict[str, Any]]:
 def test_the_compose_services_run_as_compose_would_start_them(tmp_path: Path,
                                                                 compose_services: dict[str, Any]) -> None:
     haproxy = tool("haproxy", "haproxy")
-    redis = local_redis()
+    redis = redis_url()
     services = compose_services
     pg_env = services["postgres"]["environment"]
     with compose_database(pg_env["POSTGRES_USER"], pg_env["POSTGRES_PASSWORD"]) as pg, ExitStack() as stack:

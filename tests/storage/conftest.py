@@ -7,42 +7,21 @@ without the variable they are skipped (start one with `. .ci/services`).
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 
 from agent.approvals.store import ApprovalStore
+from tests.services import fresh_database, server_url
 
-ENV = "INCIDENT_AGENT_TEST_DATABASE_URL"
-
-
-def server_url() -> str:
-    url = os.environ.get(ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{ENV} is not set: .ci/run starts Postgres and exports it")
-        pytest.skip(f"no Postgres: {ENV} is not set (run `. .ci/services`)")
-    return url
-
+__all__ = ["open_store", "server_url"]
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """postgresql://… of an empty database of its own, dropped afterwards."""
-    admin = server_url()
-    name = f"ia_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = urlsplit(admin)._replace(path=f"/{name}").geturl()
-    try:
+    with fresh_database() as url:
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -22,11 +22,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import psycopg
-import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -39,8 +37,7 @@ from agent.surfaces.webhooks import sign
 from tests.conftest import SANDBOX_NOW
 from tests.fakes.fault_proxy import FaultProxy, Rule
 from tests.fakes.slack import FakeSlack, running_fake_slack
-from tests.storage.conftest import server_url
-from tests.workers.test_shared_budget import ENV as REDIS_ENV
+from tests.services import fresh_database, redis_url
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = REPO / "tests" / "slack" / "account.json"  # David Miller on call for the Public API
@@ -117,29 +114,6 @@ class _QuietServer(uvicorn.Server):
 
 
 # -- the shared database and Redis -----------------------------------------------------------
-
-
-def redis_url() -> str:
-    url = os.environ.get(REDIS_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{REDIS_ENV} is not set: .ci/run starts Redis and exports it")
-        pytest.skip(f"no Redis: {REDIS_ENV} is not set (run `. .ci/services`)")
-    return url
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """An empty Postgres database of its own for a module's workers, dropped afterwards."""
-    admin = server_url()
-    name = f"ia_workers_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlsplit(admin)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- the workers -----------------------------------------------------------------------------
@@ -316,7 +290,7 @@ def running_cluster(tmp: Path, n: int = 3, **settings: str) -> Iterator[Cluster]
     redis = redis_url()
     token = f"workers-{uuid.uuid4().hex[:8]}"  # its own key in Redis: one budget for these workers
     with ExitStack() as stack:
-        database = stack.enter_context(fresh_database())
+        database = stack.enter_context(fresh_database("ia_workers"))
         sandbox = stack.enter_context(running_sandbox(ACCOUNT, clock=Clock(SANDBOX_NOW),
                                                       tokens={token: None}))
         proxy = stack.enter_context(running_holding_proxy(sandbox.base_url))

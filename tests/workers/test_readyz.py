@@ -83,7 +83,8 @@ async def test_pools_survive_postgres_dropping_every_connection(
             dbname = pg_url.rsplit("/", 1)[1]
             with psycopg.connect(pg_url, autocommit=True) as admin:
                 killed = admin.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    # with a timeout it returns once each backend is gone, its socket closed
+                    "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                     "WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)).fetchone()
             assert killed is not None and killed[0] >= 2  # both pools had a connection
             await store.ping()  # a checked pool reconnects instead of failing

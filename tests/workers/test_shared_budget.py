@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -23,19 +22,14 @@ from agent.pagerduty.client import PagerDutyClient
 from agent.pagerduty.ratelimit import RequestLimiter, WindowLimiter
 from agent.pagerduty.sandbox import running_sandbox
 from agent.pagerduty.shared_limit import RedisLimiter, limiter_for, server_budget
+from tests import services
 
-ENV = "INCIDENT_AGENT_TEST_REDIS_URL"
 TOKEN = "sandbox-token"
 
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get(ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{ENV} is not set: .ci/run starts Redis and exports it")
-        pytest.skip(f"no Redis: {ENV} is not set (run `. .ci/services`)")
-    return url
+    return services.redis_url()
 
 
 WORKER = """
