@@ -1,36 +1,26 @@
 """Serve workers on the chaos tests' own Postgres and Redis (tests/chaos/services.py):
-the pieces of tests/workers/cluster.py (sandbox behind a holding proxy, fake Slack,
-real `serve` subprocesses), pointed at services a test may stop."""
+tests/workers/cluster.py's cluster (sandbox behind a holding proxy, fake Slack, real
+`serve` subprocesses), pointed at services a test may stop."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 
-from agent.pagerduty.sandbox import Clock, running_sandbox
-from agent.pagerduty.sandbox.server import free_port
-from tests.conftest import SANDBOX_NOW
-from tests.fakes.slack import running_fake_slack
 from tests.workers.cluster import (
-    ACCOUNT,
-    ALICE,
     BOT_TOKEN,
-    CHANNEL,
     ROUTING_KEY,
     SIGNING_SECRET,
     WEBHOOK_SECRET,
     Cluster,
     Worker,
-    running_holding_proxy,
-    worker_env,
+    running_cluster,
 )
 
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET)
@@ -38,57 +28,10 @@ DB = "incidents"
 """The workers' database on a module's own Postgres (conftest.py's `cluster`)."""
 
 
-@contextmanager
 def chaos_cluster(tmp: Path, database: str, redis: str, n: int = 2,
-                  **settings: str) -> Iterator[Cluster]:
-    """`n` serve workers on `database` and `redis`, started and ready."""
-    token = f"chaos-{uuid.uuid4().hex[:8]}"
-    with ExitStack() as stack:
-        sandbox = stack.enter_context(running_sandbox(ACCOUNT, clock=Clock(SANDBOX_NOW),
-                                                      tokens={token: None}))
-        proxy = stack.enter_context(running_holding_proxy(sandbox.base_url))
-        slack = stack.enter_context(running_fake_slack(BOT_TOKEN))
-        slack.state.new_channel(CHANNEL, "incidents")
-        slack.state.new_user(ALICE, "Alice Approver", "david.miller@contoso.example")
-        keep = {k: v for k, v in os.environ.items()
-                if not k.startswith(("OPENAI_", "PAGERDUTY_", "SLACK_", "INCIDENT_AGENT_", "INTAKE_"))}
-        base = {
-            **keep,
-            "PAGERDUTY_API_URL": proxy.base_url,
-            "PAGERDUTY_API_TOKEN": token,
-            "PAGERDUTY_FROM": "david.miller@contoso.example",
-            "PAGERDUTY_MAX_RETRIES": "2",
-            "INCIDENT_AGENT_DATABASE_URL": database,
-            "INCIDENT_AGENT_REDIS_URL": redis,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_CHANNEL": CHANNEL,
-            "SLACK_API_URL": slack.base_url,
-            "SLACK_APPROVER_IDS": json.dumps([ALICE]),
-            "PAGERDUTY_WEBHOOK_SECRETS": json.dumps([WEBHOOK_SECRET]),
-            "INTAKE_ROUTING_KEYS": json.dumps({"PAPI001": ROUTING_KEY}),
-            "LANGGRAPH_NO_VERSION_CHECK": "true",
-            "COLUMNS": "200",
-            **settings,
-        }
-        workers = [Worker(f"worker{i + 1}", free_port(), {}, tmp / f"worker{i + 1}") for i in range(n)]
-        for w in workers:
-            w.env = worker_env(base, w.home)
-        (tmp / "terminal").mkdir(parents=True, exist_ok=True)
-        cluster = Cluster(sandbox, proxy, slack, database, token, workers,
-                          worker_env(base, tmp / "terminal"), tmp)
-        try:
-            workers[0].start()  # the schema first, by one worker (see tests/workers/cluster.py)
-            workers[0].wait_ready()
-            cluster.up()
-            yield cluster
-        finally:
-            proxy.clear()
-            for w in workers:
-                w.stop()
-            if os.environ.get("WORKERS_SHOW_LOGS"):
-                for w in workers:
-                    print(f"--- {w.name}\n{w.log()[-5000:]}")
+                  **settings: str) -> AbstractContextManager[Cluster]:
+    """`n` serve workers on `database` and `redis` (the chaos tests' own), started and ready."""
+    return running_cluster(tmp, n, database=database, redis=redis, **settings)
 
 
 async def alert(cluster: Cluster, worker: Worker, summary: str, within_s: float = 90) -> str:

@@ -285,12 +285,15 @@ def worker_env(base: dict[str, str], home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def running_cluster(tmp: Path, n: int = 3, **settings: str) -> Iterator[Cluster]:
-    """`n` serve workers, started and ready; `settings` are extra environment variables."""
-    redis = redis_url()
+def running_cluster(tmp: Path, n: int = 3, *, database: str | None = None,
+                    redis: str | None = None, **settings: str) -> Iterator[Cluster]:
+    """`n` serve workers, started and ready; `settings` are extra environment variables.
+    On a fresh database of the suite's Postgres and its Redis, unless given others."""
+    redis = redis or redis_url()
     token = f"workers-{uuid.uuid4().hex[:8]}"  # its own key in Redis: one budget for these workers
     with ExitStack() as stack:
-        database = stack.enter_context(fresh_database("ia_workers"))
+        if database is None:
+            database = stack.enter_context(fresh_database("ia_workers"))
         sandbox = stack.enter_context(running_sandbox(ACCOUNT, clock=Clock(SANDBOX_NOW),
                                                       tokens={token: None}))
         proxy = stack.enter_context(running_holding_proxy(sandbox.base_url))
