@@ -51,25 +51,12 @@ from typing import Any
 import httpx
 import psycopg
 
+from agent.pagerduty.demo import demo_account
 from bench.paused_threads import rss_mib, scratch_database, server_url
 
-SERVICES = [f"PFBSV{n:02d}" for n in range(1, 15)]  # the demo account's services
-NAMES = [
-    "Web Shop",
-    "Product Search",
-    "App Backend",
-    "Checkout",
-    "Payment Gateway",
-    "Invoicing",
-    "Delivery Routing",
-    "Warehouse Picking",
-    "Driver App",
-    "Public API",
-    "Orders Database",
-    "Event Bus",
-    "Kubernetes",
-    "Edge Gateway",
-]
+_DEMO = demo_account()["services"]  # the bundled demo, which the workers serve
+SERVICES = [s["id"] for s in _DEMO]
+NAMES = [s["name"] for s in _DEMO]
 SYMPTOMS = [
     "High latency on {name}: p99 {a}.{b}s in us-central1",
     "Disk usage {a}{b}% on the {name} database volume, writes failing",

@@ -58,24 +58,10 @@ import httpx
 import psycopg
 from pydantic import SecretStr
 
+from agent.pagerduty.demo import demo_account
 from bench.sandbox_process import SandboxProcess, sandbox_process
 
-SERVICES = [
-    "Web Shop",
-    "Product Search",
-    "App Backend",
-    "Checkout",
-    "Payment Gateway",
-    "Invoicing",
-    "Delivery Routing",
-    "Warehouse Picking",
-    "Driver App",
-    "Public API",
-    "Orders Database",
-    "Event Bus",
-    "Kubernetes",
-    "Edge Gateway",
-]  # the demo account's services
+SERVICES = [s["name"] for s in demo_account()["services"]]  # the demo account's services
 SYMPTOMS = [
     "High latency: p99 {a}.{b}s in us-central1 (critical)",
     "5xx error rate {a}{b}% over 5 minutes (critical)",
