@@ -45,7 +45,7 @@ Fetch = Callable[[str, dict[str, Any]], Awaitable[Any]]
 FetchRaw = Callable[[str, dict[str, Any]], Awaitable[bytes]]
 """`fetch_raw(path, params)`: the bytes of one GET's body."""
 TimeLike = datetime | str
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 
 
 def parse_time(value: TimeLike) -> datetime:
@@ -76,27 +76,27 @@ def split_windows(
 
 def _key(item: Any) -> str:
     """Identity for de-duplication: the id, or the whole object for id-less rows (on-calls)."""
+    if isinstance(item, dict):
+        return str(item["id"]) if item.get("id") else json.dumps(item, sort_keys=True, default=str)
+    oid = getattr(item, "id", None)  # a model, or a dataclass (`LogEntry`)
+    if oid:
+        return str(oid)
     if isinstance(item, BaseModel):
-        oid = getattr(item, "id", None)
-        return str(oid) if oid else item.model_dump_json()
-    if isinstance(item, dict) and item.get("id"):
-        return str(item["id"])
+        return item.model_dump_json()
     return json.dumps(item, sort_keys=True, default=str)
 
 
 def _time(item: Any, name: str) -> datetime | None:
-    """The item's `name` field as a datetime (models hold it parsed already)."""
-    if isinstance(item, BaseModel):
-        value = getattr(item, name, None)
-        return value if isinstance(value, datetime) else None
-    if isinstance(item, dict) and item.get(name):
-        return parse_time(item[name])
-    return None
+    """The item's `name` field as a datetime (models and dataclasses hold it parsed already)."""
+    if isinstance(item, dict):
+        return parse_time(item[name]) if item.get(name) else None
+    value = getattr(item, name, None)
+    return value if isinstance(value, datetime) else None
 
 
 @functools.cache
-def _page_adapter(wrapper: str, model: type[BaseModel]) -> TypeAdapter[Any]:
-    """A page of `model`s under `wrapper` (`{"log_entries": [...], "more", "total"}`)."""
+def _page_adapter(wrapper: str, model: type) -> TypeAdapter[Any]:
+    """A page of `model`s (a model or a pydantic-validated dataclass) under `wrapper` (`{"log_entries": [...], "more", "total"}`)."""
     fields = {wrapper: list[model], "more": bool, "total": int | None, "next_cursor": str | None}  # type: ignore[valid-type]
     # The wrapper key is data (endpoints.py), so the TypedDict is made, not declared.
     return TypeAdapter(TypedDict(f"{model.__name__}Page", fields, total=False))  # type: ignore[operator]
@@ -125,7 +125,7 @@ class Paginator:
         self.concurrency = max(1, concurrency)
         self._now = now
 
-    async def _body(self, path: str, params: dict[str, Any], model: type[BaseModel] | None) -> Any:
+    async def _body(self, path: str, params: dict[str, Any], model: type | None) -> Any:
         """One page's body: decoded JSON, or with a `model`, validated once into models."""
         if model is None:
             return await self._fetch(path, params)
@@ -141,7 +141,7 @@ class Paginator:
         *,
         since: TimeLike | None = None,
         until: TimeLike | None = None,
-        model: type[BaseModel] | None = None,
+        model: type | None = None,
     ) -> AsyncIterator[Any]:
         """Every item of a list endpoint, once each, window by window."""
         async for batch in self._batches(path, params, since=since, until=until, model=model):
@@ -155,7 +155,7 @@ class Paginator:
         *,
         since: TimeLike | None = None,
         until: TimeLike | None = None,
-        model: type[BaseModel] | None = None,
+        model: type | None = None,
         _seen: set[str] | None = None,
     ) -> AsyncIterator[list[Any]]:
         """`iter_all` a page at a time: each batch the page's items not seen before."""
@@ -218,7 +218,7 @@ class Paginator:
         since: datetime | None,
         until: datetime | None,
         seen: set[str],
-        model: type[BaseModel] | None,
+        model: type | None,
     ) -> AsyncIterator[list[Any]]:
         """One window completely; past the offset cap, restart with the window narrowed."""
         if endpoint.paging == "cursor":
@@ -278,7 +278,7 @@ class Paginator:
             )
 
     async def _offset_pages(
-        self, path: str, endpoint: Endpoint, params: dict[str, Any], model: type[BaseModel] | None
+        self, path: str, endpoint: Endpoint, params: dict[str, Any], model: type | None
     ) -> AsyncIterator[_Page]:
         """Pages in order up to the offset cap; concurrent once the total is known."""
         first = await self._body(
@@ -324,7 +324,7 @@ class Paginator:
             offset += PAGE_LIMIT
 
     async def _cursor_pages(
-        self, path: str, endpoint: Endpoint, params: dict[str, Any], model: type[BaseModel] | None
+        self, path: str, endpoint: Endpoint, params: dict[str, Any], model: type | None
     ) -> AsyncIterator[list[Any]]:
         cursor: str | None = None
         while True:

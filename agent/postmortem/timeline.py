@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from agent.pagerduty.models import LogEntry
+from agent.pagerduty.models import LogEntry, adapter_for
 
 # Log entry type -> event kind. Endpoint quirks as data, not branches.
 KINDS: dict[str, str] = {
@@ -138,7 +138,6 @@ def _refs(items: Iterable[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def to_event(entry: LogEntry) -> Event:
     """Type one log entry; the raw PagerDuty fields that matter, nothing invented."""
     kind = _kind(entry)
-    extra = entry.model_extra or {}
     channel = entry.channel or {}
     users: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
@@ -146,16 +145,16 @@ def to_event(entry: LogEntry) -> Event:
         users, names = (entry.user.id,), (entry.user.summary or entry.user.id,)
     elif entry.assignees:
         users, names = _refs(entry.assignees)
-    elif extra.get("responders") or extra.get("responder_request_targets"):
-        users, names = _refs(extra.get("responders") or extra.get("responder_request_targets") or [])
+    elif entry.responders or entry.responder_request_targets:
+        users, names = _refs(entry.responders or entry.responder_request_targets or [])
     text: str | None = None
     if kind == "annotate":
-        text = channel.get("summary") or extra.get("note") or channel.get("content")
-        if text is None and isinstance(extra.get("note"), dict):
-            text = extra["note"].get("content")
+        text = channel.get("summary") or entry.note or channel.get("content")
+        if text is None and isinstance(entry.note, dict):
+            text = entry.note.get("content")
     elif kind != "notify":
-        text = channel.get("summary") or extra.get("note") or None
-    level = extra.get("escalation_level")
+        text = channel.get("summary") or entry.note or None
+    level = entry.escalation_level
     return Event(
         id=entry.id,
         at=entry.created_at,
@@ -174,7 +173,8 @@ def to_event(entry: LogEntry) -> Event:
 
 def build_timeline(incident_id: str, entries: Iterable[LogEntry | dict[str, Any]]) -> Timeline:
     """Sort, de-duplicate and type the entries of one incident; flag the rest."""
-    parsed = [e if isinstance(e, LogEntry) else LogEntry.model_validate(e) for e in entries]
+    validate = adapter_for(LogEntry).validate_python
+    parsed = [e if isinstance(e, LogEntry) else validate(e) for e in entries]
     timeline = Timeline(incident_id=incident_id, entries_seen=len(parsed))
     flag = timeline.anomalies.append
 

@@ -219,10 +219,11 @@ def test_log_entry_and_incident_times_share_the_one_utc_zone() -> None:
     object makes each comparison a plain field compare."""
     from datetime import UTC
 
-    from agent.pagerduty.models import LogEntry
+    from agent.pagerduty.models import LogEntry, adapter_for
 
     raw = '{"id": "R1", "type": "annotate_log_entry", "created_at": "2026-06-01T14:00:00+02:00"}'
-    entry = LogEntry.model_validate_json(raw)
+    entry = adapter_for(LogEntry).validate_json(raw)
     assert entry.created_at.tzinfo is UTC and entry.created_at.hour == 12
-    naive = LogEntry.model_validate({"id": "R2", "type": "x", "created_at": "2026-06-01T12:00:00"})
+    naive = adapter_for(LogEntry).validate_python(
+        {"id": "R2", "type": "x", "created_at": "2026-06-01T12:00:00"})
     assert naive.created_at == entry.created_at and naive.created_at.tzinfo is UTC

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import gc
 import json
+import tracemalloc
 
-from agent.pagerduty.models import LogEntry, LogRef
+from agent.pagerduty.models import LogEntry, LogRef, adapter_for
 from agent.pagerduty.pagination import _page_adapter
+from agent.postmortem.timeline import build_timeline
 
 
 def _entry(n: int) -> dict[str, object]:
@@ -29,26 +31,31 @@ def _entry(n: int) -> dict[str, object]:
     }
 
 
-def test_references_are_light_and_the_entry_keeps_its_fields() -> None:
-    entry = LogEntry.model_validate_json(json.dumps(_entry(1)))
+def test_an_entry_is_one_slotted_object_with_the_fields_the_post_mortem_reads() -> None:
+    entry = adapter_for(LogEntry).validate_json(json.dumps(_entry(1)))
     assert entry.service == LogRef("PSVC", "service_reference", "Checkout",
                                    "https://acme.pagerduty.com/service-directory/PSVC")
     assert entry.agent is not None and entry.agent.type.startswith("user")
-    assert not hasattr(entry.incident, "__dict__")  # slots: one object, no dict
+    assert not hasattr(entry, "__dict__") and not hasattr(entry.incident, "__dict__")  # slots
     assert entry.assignees == () and entry.user is None
-    assert entry.model_extra == {"self": "https://api.pagerduty.com/log_entries/R000001",
-                                 "note": {"content": "kept"}}
+    assert entry.note == {"content": "kept"}  # read by the timeline, so a field
+    assert entry.channel == {"type": "note", "summary": "note 1"}
+    assert not hasattr(entry, "self")  # the API link nothing reads is not kept
     assert entry.created_at.tzinfo is not None and entry.created_at.utcoffset().total_seconds() == 0
-    again = LogEntry.model_validate(entry.model_dump())
+    again = adapter_for(LogEntry).validate_python(adapter_for(LogEntry).dump_python(entry))
     assert again == entry
 
 
+def _page_body(count: int) -> bytes:
+    return json.dumps({"log_entries": [_entry(n) for n in range(count)], "more": False}).encode()
+
+
 def test_a_page_of_entries_leaves_few_objects_for_the_collector() -> None:
-    """With a `Reference` model per reference an entry with three references left 11
-    objects for the collector (a model and a fields-set per reference, an empty
-    assignees list, the entry's model, dict, fields-set and extras); now 7: the three
-    references are one object each (slots, no dict, no fields-set) and no list."""
-    body = json.dumps({"log_entries": [_entry(n) for n in range(100)], "more": False}).encode()
+    """As models (a `Reference` model per reference) an entry with three references left 11
+    objects for the collector; with `LogRef` 7 (the entry's model, dict, fields-set and
+    extras, and the references); as a slotted dataclass 4: itself and its three
+    references (dicts of plain values, its channel and note, are not tracked)."""
+    body = _page_body(100)
     adapter = _page_adapter("log_entries", LogEntry)
     adapter.validate_json(body)
     gc.collect()
@@ -60,4 +67,43 @@ def test_a_page_of_entries_leaves_few_objects_for_the_collector() -> None:
     finally:
         gc.enable()
     assert len(page["log_entries"]) == 100
-    assert made <= 7 * 100 + 10, made
+    assert made <= 4 * 100 + 10, made
+
+
+def test_a_page_of_entries_is_small_in_memory() -> None:
+    """The memory a parsed log keeps: 2,441 bytes an entry of this page as a model (its
+    dict, fields-set and extras with the `self` link), 1,043 as the dataclass. A 2,400-entry
+    log is then 2.4 MiB, not 5.6: the most of what fetching it adds to a process's peak
+    (bench.vs_official's `rss` case). Fails if the entries grow back towards models."""
+    body = _page_body(100)
+    adapter = _page_adapter("log_entries", LogEntry)
+    adapter.validate_json(body)  # jiter's string cache and pydantic's lazy parts, warmed
+    gc.collect()
+    tracemalloc.start()
+    try:
+        page = adapter.validate_json(body)
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(page["log_entries"]) == 100
+    assert kept / 100 <= 1_300, kept / 100
+
+
+def test_the_timeline_reads_the_fields_that_were_extras() -> None:
+    """`note`, `responders`, `responder_request_targets` and `escalation_level` were read from
+    the model's extras; they are fields now, and the events carry them as before."""
+    raw = [
+        {**_entry(1), "type": "escalate_log_entry", "escalation_level": 2, "channel": {"type": "timeout"},
+         "note": None},
+        {**_entry(2), "created_at": "2026-06-01T12:00:01Z", "channel": {"type": "note"},
+         "note": "rolled back"},
+        {**_entry(3), "created_at": "2026-06-01T12:00:02Z", "type": "responder_request_log_entry",
+         "channel": {"type": "web"}, "note": None,
+         "responder_request_targets": [{"id": "PU9", "type": "user_reference", "summary": "Grace"}]},
+    ]
+    for entry in raw:
+        entry.pop("incident")
+    events = build_timeline("PINC", raw).events
+    assert [e.escalation_level for e in events] == [2, None, None]
+    assert events[1].text == "rolled back"
+    assert (events[2].users, events[2].user_names) == (("PU9",), ("Grace",))

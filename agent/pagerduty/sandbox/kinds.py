@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel
-
 from agent.pagerduty.models import (
     APIObject,
     EscalationPolicy,
@@ -33,7 +31,7 @@ WEB_URL = "https://sandbox.pagerduty.example"  # only for an account whose snaps
 class Kind:
     collection: str  # list wrapper key and URL segment: "services"
     singular: str  # object wrapper key and `type`: "service"
-    model: type[BaseModel]
+    model: type  # a model, or a pydantic-validated dataclass (`LogEntry`)
     web_path: str  # html_url segment
     # reference paths inside an object -> expected collection (None = any known kind)
     refs: dict[str, str | None] = field(default_factory=dict)

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from agent.pagerduty.models import adapter_for
+
 from .errors import SnapshotError
 from .kinds import BY_REFERENCE_TYPE, KINDS, LOAD_ORDER, UNTYPED
 
@@ -81,7 +83,7 @@ def validate(data: Any, name: str) -> Snapshot:
                 raise SnapshotError(f"{where}: duplicate id {oid!r} in {collection}")
             seen.add(oid)
             try:
-                kind.model.model_validate(obj if collection not in UNTYPED else obj)
+                adapter_for(kind.model).validate_python(obj)  # a model, or `LogEntry`
             except ValidationError as e:
                 first = e.errors()[0]
                 loc = ".".join(str(p) for p in first["loc"]) or "(object)"
