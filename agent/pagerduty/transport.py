@@ -42,18 +42,19 @@ from agent.pagerduty._http import httpx
 
 __all__ = ["TLS_READ_BUFFER", "AsyncioBackend", "asyncio_transport"]
 
-TLS_READ_BUFFER = 32 * 1024
+TLS_READ_BUFFER = 24 * 1024
 """Bytes asyncio's TLS protocol reads from a socket at a time (its default: 256 KiB).
 
 `asyncio.sslproto.SSLProtocol` zero-fills a read buffer of `max_size` for every TLS
-connection as it is made, and a log-entry fetch opens 23 at once: 5.6 MiB of zeros
-(peak RSS of bench.vs_official's fetch 54 MiB at 256 KiB, 49 at 16 KiB). asyncio has no
-per-connection setting, so the class attribute is lowered when this module is imported,
-for every asyncio TLS connection in the process: it changes only how much ciphertext
-one socket read takes (TLS records are at most 16 KiB), not what is read. 32 KiB, not
-16: a 68 KB page then takes 138 reads for the fetch's 24 pages instead of 190, and
-16 KiB cost 11 ms of client CPU per fetch where 32 and 64 KiB measured the same
-(40 alternating fetches of each, 2026-11-28)."""
+connection as it is made (and its memory BIO grows to what one read brings), and a
+log-entry fetch opens 23 at once: peak RSS of bench.vs_official's fetch 54 MiB at
+256 KiB, 49 at 32 KiB, and 0.5 less again at 24 KiB. asyncio has no per-connection
+setting, so the class attribute is lowered when this module is imported, for every
+asyncio TLS connection in the process: it changes only how much ciphertext one
+socket read takes (TLS records are at most 16 KiB), not what is read. Not 16 KiB: a
+68 KB page then takes 5 reads instead of 3, and the fetch's 24 pages cost 10-11 ms
+more client CPU (40 alternating fetches, twice); 24 and 32 KiB take the same reads
+(135 and 130 for the fetch) and measured the same CPU (2026-11-28)."""
 
 if asyncio.sslproto.SSLProtocol.max_size > TLS_READ_BUFFER:
     asyncio.sslproto.SSLProtocol.max_size = TLS_READ_BUFFER

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from agent.pagerduty.models import LogEntry, adapter_for
+from agent.pagerduty.models import LogChannel, LogEntry, adapter_for
 
 # Log entry type -> event kind. Endpoint quirks as data, not branches.
 KINDS: dict[str, str] = {
@@ -135,10 +135,13 @@ def _refs(items: Iterable[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(ids), tuple(names)
 
 
+_NO_CHANNEL = LogChannel()
+
+
 def to_event(entry: LogEntry) -> Event:
     """Type one log entry; the raw PagerDuty fields that matter, nothing invented."""
     kind = _kind(entry)
-    channel = entry.channel or {}
+    channel = entry.channel or _NO_CHANNEL
     users: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     if entry.user is not None:
@@ -149,11 +152,11 @@ def to_event(entry: LogEntry) -> Event:
         users, names = _refs(entry.responders or entry.responder_request_targets or [])
     text: str | None = None
     if kind == "annotate":
-        text = channel.get("summary") or entry.note or channel.get("content")
+        text = channel.summary or entry.note or channel.content
         if text is None and isinstance(entry.note, dict):
             text = entry.note.get("content")
     elif kind != "notify":
-        text = channel.get("summary") or entry.note or None
+        text = channel.summary or entry.note or None
     level = entry.escalation_level
     return Event(
         id=entry.id,
@@ -165,7 +168,7 @@ def to_event(entry: LogEntry) -> Event:
         actor_type=entry.agent.type if entry.agent else None,
         users=users,
         user_names=names,
-        channel=channel.get("type"),
+        channel=channel.type,
         text=text if isinstance(text, str) else None,
         escalation_level=level if isinstance(level, int) else None,
     )

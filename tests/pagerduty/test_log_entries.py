@@ -7,7 +7,7 @@ import gc
 import json
 import tracemalloc
 
-from agent.pagerduty.models import LogEntry, LogRef, adapter_for
+from agent.pagerduty.models import LogChannel, LogEntry, LogRef, adapter_for
 from agent.pagerduty.pagination import _page_adapter
 from agent.postmortem.timeline import build_timeline
 
@@ -39,7 +39,7 @@ def test_an_entry_is_one_slotted_object_with_the_fields_the_post_mortem_reads() 
     assert not hasattr(entry, "__dict__") and not hasattr(entry.incident, "__dict__")  # slots
     assert entry.assignees == () and entry.user is None
     assert entry.note == {"content": "kept"}  # read by the timeline, so a field
-    assert entry.channel == {"type": "note", "summary": "note 1"}
+    assert entry.channel == LogChannel("note", "note 1")  # type and text; no dict
     assert not hasattr(entry, "self")  # the API link nothing reads is not kept
     assert entry.created_at.tzinfo is not None and entry.created_at.utcoffset().total_seconds() == 0
     again = adapter_for(LogEntry).validate_python(adapter_for(LogEntry).dump_python(entry))
@@ -53,8 +53,9 @@ def _page_body(count: int) -> bytes:
 def test_a_page_of_entries_leaves_few_objects_for_the_collector() -> None:
     """As models (a `Reference` model per reference) an entry with three references left 11
     objects for the collector; with `LogRef` 7 (the entry's model, dict, fields-set and
-    extras, and the references); as a slotted dataclass 4: itself and its three
-    references (dicts of plain values, its channel and note, are not tracked)."""
+    extras, and the references); as a slotted dataclass 2: itself and its channel. Its
+    references are shared with every other entry naming the same incident, service or
+    person, and its note (a dict of plain values) is not tracked."""
     body = _page_body(100)
     adapter = _page_adapter("log_entries", LogEntry)
     adapter.validate_json(body)
@@ -66,15 +67,19 @@ def test_a_page_of_entries_leaves_few_objects_for_the_collector() -> None:
         made = len(gc.get_objects()) - before
     finally:
         gc.enable()
-    assert len(page["log_entries"]) == 100
-    assert made <= 4 * 100 + 10, made
+    entries = page["log_entries"]
+    assert len(entries) == 100
+    assert entries[0].service is entries[99].service  # one shared reference
+    assert made <= 2 * 100 + 10, made
 
 
 def test_a_page_of_entries_is_small_in_memory() -> None:
     """The memory a parsed log keeps: 2,441 bytes an entry of this page as a model (its
-    dict, fields-set and extras with the `self` link), 1,043 as the dataclass. A 2,400-entry
-    log is then 2.4 MiB, not 5.6: the most of what fetching it adds to a process's peak
-    (bench.vs_official's `rss` case). Fails if the entries grow back towards models."""
+    dict, fields-set and extras with the `self` link), 1,043 as a dataclass with a channel
+    dict and references of its own, 658 with a `LogChannel` and shared references. The
+    benchmark's 2,400-entry log is then 0.8 MiB, not 4.75: the most of what fetching it
+    added to a process's peak (bench.vs_official's `rss` case). Fails if an entry grows
+    back a dict, its own references or a model."""
     body = _page_body(100)
     adapter = _page_adapter("log_entries", LogEntry)
     adapter.validate_json(body)  # jiter's string cache and pydantic's lazy parts, warmed
@@ -86,7 +91,7 @@ def test_a_page_of_entries_is_small_in_memory() -> None:
     finally:
         tracemalloc.stop()
     assert len(page["log_entries"]) == 100
-    assert kept / 100 <= 1_300, kept / 100
+    assert kept / 100 <= 750, kept / 100
 
 
 def test_the_timeline_reads_the_fields_that_were_extras() -> None:
