@@ -249,8 +249,8 @@ class LogEntry:
     it is `LogRef`'s pattern: a slotted frozen dataclass with a `LogChannel` and
     references shared between entries, 337 bytes an entry (0.77 MiB), validated in 20 ms
     for the 24 pages instead of 33-37 (tests/pagerduty/test_log_entries.py). The fields
-    PagerDuty sends that nothing here reads (`self`, `contexts`, `teams`,
-    `event_details`, ...) are dropped; the ones the timeline reads beside the references
+    PagerDuty sends that nothing here reads (`self`, `summary`, `html_url`, `contexts`,
+    `teams`, `event_details`, ...) are dropped; the ones the timeline reads beside the references
     (`note`, `responders`, `responder_request_targets`, `escalation_level`) are fields,
     typed as loosely as the extras they were. No `model_validate`: `adapter_for(LogEntry)`
     validates a dict."""
@@ -260,8 +260,6 @@ class LogEntry:
     id: str
     type: str
     created_at: UTCDatetime
-    summary: str | None = None
-    html_url: str | None = None
     incident: SharedLogRef | None = None
     service: SharedLogRef | None = None
     agent: SharedLogRef | None = None
