@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from langgraph.errors import GraphInterrupt
 from langgraph.types import interrupt
 
 from agent.actions import ACTIONS, Proposal
 from agent.approvals.hitl import HITLRequest
-from agent.approvals.protocol import ApprovalAnswer, Decision, build_request, parse_answer
+from agent.approvals.protocol import AnswerSchema, Decision, build_request, parse_answer
 
 if TYPE_CHECKING:
     from agent.approvals.store import ApprovalStore
@@ -25,9 +25,9 @@ def ask(request: HITLRequest) -> Decision:
     have no side effect before this call. A malformed answer never reaches
     here: `response_schema` makes LangGraph refuse it before it is saved.
     """
-    answer: Any = interrupt(request, response_schema=ApprovalAnswer)
+    answer: AnswerSchema = interrupt(request, response_schema=AnswerSchema)
     allowed = [str(d) for d in request["review_configs"][0]["allowed_decisions"]]
-    return parse_answer(answer, allowed)
+    return parse_answer(answer.as_answer(), allowed)
 
 
 def describe_proposal(proposal: Proposal, feedback: str | None = None) -> str:
@@ -53,7 +53,7 @@ def review(proposal: Proposal, feedback: str | None = None) -> Decision:
             {**proposal.fields, "api_call": proposal.call.model_dump()},
             describe_proposal(proposal, feedback),
             allowed=["approve", "edit", "reject"],
-            args_schema=action.fields.model_json_schema(),
+            args_schema=action.args_schema,
         )
     )
 

@@ -53,6 +53,9 @@ def test_answers_langchain_accepts_we_accept(answer: dict) -> None:
     TypeAdapter(lc.HITLResponse).validate_python(answer)
     TypeAdapter(hitl.HITLResponse).validate_python(answer)
     TypeAdapter(protocol.ApprovalAnswer).validate_python({**answer, "approver": {"name": "a"}})
+    given = {**answer, "approver": {"name": "a"}}
+    assert protocol.AnswerSchema.model_validate(given).as_answer() == given
+    assert protocol.AnswerSchema.model_validate(answer).as_answer() == answer  # no approver added
 
 
 @pytest.mark.parametrize("answer", BAD)
@@ -61,6 +64,14 @@ def test_answers_langchain_refuses_we_refuse(answer: dict) -> None:
         TypeAdapter(lc.HITLResponse).validate_python(answer)
     with pytest.raises(ValidationError):
         TypeAdapter(hitl.HITLResponse).validate_python(answer)
+    with pytest.raises(ValidationError):
+        protocol.AnswerSchema.model_validate(answer)
+
+
+def test_the_pause_schema_is_the_answer_schema() -> None:
+    """Studio shows (and LangGraph validates with) the model; clients see the same schema."""
+    assert (TypeAdapter(protocol.AnswerSchema).json_schema()
+            == TypeAdapter(protocol.ApprovalAnswer).json_schema())
 
 
 def test_our_request_is_a_langchain_request() -> None:
