@@ -20,7 +20,7 @@ from agent.pagerduty.writes import ApiCall, find_landed
 if TYPE_CHECKING:
     from agent.runtime import Services
 
-__all__ = ["NotSent", "decision_key", "key_ref", "summarize_result", "write_once"]
+__all__ = ["NotSent", "decision_key", "key_ref", "summarize_result", "write_key", "write_once"]
 
 
 class NotSent(Exception):
@@ -60,6 +60,15 @@ async def write_once(svc: Services, key: str, thread: str, step: str, call: ApiC
 def key_ref(key: str, step: str) -> str:
     """The short reference a note carries, so a repeat can find it in PagerDuty."""
     return hashlib.sha256(f"{key}:{step}".encode()).hexdigest()[:10]
+
+
+def write_key(thread: str, proposal: dict[str, Any]) -> str:
+    """An approved write's identity: its thread and the write exactly as it runs.
+
+    Not who approved it: an answer given again (in Studio, after the process that ran
+    the first one died) approves the same write, and must find it landed."""
+    blob = json.dumps(proposal, sort_keys=True, default=str)
+    return f"{thread}:{hashlib.sha256(blob.encode()).hexdigest()[:24]}"
 
 
 def decision_key(proposal: Any, decision: Any) -> str:

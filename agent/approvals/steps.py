@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from agent.actions import ActionError, Proposal, rebuild_proposal
-from agent.actions.execute import NotSent, decision_key, key_ref, summarize_result, write_once
+from agent.actions.execute import (
+    NotSent,
+    decision_key,
+    key_ref,
+    summarize_result,
+    write_key,
+    write_once,
+)
 from agent.approvals import RETRY_ACTION
 from agent.approvals.ask import ask, recorded, review
 from agent.approvals.protocol import Approver, Decision, build_request
@@ -97,7 +104,7 @@ async def execute(
     """Run the approved write (and its follow-up, if any), each exactly once, and audit it.
 
     Each step is recorded before it is sent, under a key derived from the thread and
-    the decision; a re-run (a retry, a resume after a crash, the server's
+    the write (`write_key`); a re-run (a retry, a resume after a crash, the server's
     `ainvoke(None)`) looks in PagerDuty before sending again. `look_only` (closing a
     write that stopped midway) sends nothing and reports what landed.
     """
@@ -107,7 +114,7 @@ async def execute(
     shown = proposal.model_dump(mode="json")
     thread = thread_id()
     decided = decision.model_dump(mode="json") if decision is not None else {}
-    key = f"{thread}:{decision_key(shown, decided)}"
+    key = write_key(thread, shown)
     result = dict(landed or {})
     error: str | None = None
     what = "the write"

@@ -175,13 +175,19 @@ def test_kill_9_mid_write_then_retry_writes_exactly_once(rig: Rig, kind: str, po
 def test_a_stranded_thread_resumed_as_langgraph_server_does_writes_nothing_twice(
     rig: Rig, kind: str
 ) -> None:
-    """`graph.ainvoke(None, config)` on a thread killed after its write landed."""
+    """LangGraph's server on a thread whose approve was killed after its write landed.
+
+    The run under the claim checkpoints when it stops, so the thread is still at its
+    question (the answer is the claim's, for `retry`): `ainvoke(None)` asks again and
+    sends nothing; an approve given there, as Studio gives it, finds the write landed."""
     k = KINDS[kind]
     thread, incident = pause(rig, k)
     kill_during_approve(rig, thread, k.method, k.path, "after")
     assert k.count(rig, incident, thread) == 1  # it landed; the answer was lost
 
     async def resume_like_the_server() -> dict[str, Any]:
+        from langgraph.types import Command
+
         from agent.checkpoint import open_checkpointer
         from agent.config import Settings
         from agent.runtime import Context, open_services
@@ -196,8 +202,16 @@ def test_a_stranded_thread_resumed_as_langgraph_server_does_writes_nothing_twice
         ) as saver:
             graph = build_graph().compile(checkpointer=saver)
             config = {"configurable": {"thread_id": thread}}
-            for _ in range(2):  # twice: a second resume must not write either
-                await graph.ainvoke(None, config, context=Context(services=services))
+            context = Context(services=services)
+            for _ in range(2):  # twice: neither may write
+                await graph.ainvoke(None, config, context=context)
+                state = await graph.aget_state(config)
+                assert [i.value["review_configs"][0]["allowed_decisions"]
+                        for i in state.interrupts] == [["approve", "edit", "reject"]], state.values
+                assert k.count(rig, incident, thread) == 1
+            approve = {"decisions": [{"type": "approve"}]}
+            for _ in range(2):  # a second approve must not write either
+                await graph.ainvoke(Command(resume=approve), config, context=context)
             return dict((await graph.aget_state(config)).values)
 
     values = asyncio.run(resume_like_the_server())
