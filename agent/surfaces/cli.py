@@ -307,6 +307,17 @@ def _decide(thread: str, kind: str, edits: dict[str, Any] | None, reason: str | 
         raise _fail(f"answer refused, nothing changed: {exc}", 2, as_json) from None
     except (AlreadyDecided, UnknownApproval) as exc:
         raise _fail(str(exc), 4, as_json) from None
+    except Exception as exc:
+        from agent.surfaces.connecting import explain
+
+        line = explain(exc, settings)
+        if line is None or kind == "reject":
+            raise
+        # An approval may have been claimed and its write sent before the database went:
+        # say how to finish it, not only what failed.
+        raise _fail(f"{line}. Once it answers, `incident-agent approvals` shows where {thread} "
+                    f"stands: `incident-agent retry {thread}` finishes an approved write "
+                    "without sending it twice", 1, as_json) from None
     _show(outcome, as_json)
     raise typer.Exit(EXIT.get(outcome.status, 1))
 

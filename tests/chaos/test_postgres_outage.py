@@ -163,3 +163,32 @@ async def test_postgres_down_when_the_click_arrives(workers: Cluster, pg: Privat
     assert click.status_code == 200
     await done(workers, thread)
     assert len(workers.incidents_of(thread)) == 1
+
+
+async def test_a_terminal_approve_that_loses_the_database_mid_write_says_how_to_finish(
+    workers: Cluster, pg: PrivatePostgres
+) -> None:
+    """`approve` in a terminal; Postgres goes while PagerDuty takes the write. One line that
+    names the database and the `retry` that finishes the write; `retry` then sends nothing."""
+    one, _ = workers.workers
+    thread = await alert(workers, one, "Invoicing jobs failing: 40% errors in eu-west-1 (critical)")
+    held = workers.proxy.hold("POST", "/incidents")
+    approving = asyncio.ensure_future(
+        asyncio.to_thread(workers.cli, "approve", thread, "--as", "sre", timeout=180))
+    assert await asyncio.to_thread(held.reached.wait, 60), "the write never reached PagerDuty"
+    pg.stop()
+    held.release()
+    try:
+        await workers.until(lambda: len(workers.incidents_of(thread)) == 1, what="the write landed")
+        code, out = await approving
+    finally:
+        pg.start()
+    assert code == 1 and out["status"] == "error", out
+    assert "cannot use the database" in out["error"], out
+    assert f"incident-agent retry {thread}" in out["error"], out
+    assert "Traceback" not in out["error"]
+    await ready_again(workers)
+
+    code, done_ = await asyncio.to_thread(workers.cli, "retry", thread, "--as", "sre")
+    assert code == 0 and done_["status"] == "done", done_
+    assert len(workers.incidents_of(thread)) == 1  # found landed, not sent again
