@@ -143,7 +143,8 @@ class Runner:
         interrupt_id: str | None = None,
     ) -> Outcome:
         """Answer a paused thread from any process; refused answers change nothing."""
-        status, pending = await self.services.store.get(thread_id)
+        (status, pending), live = await asyncio.gather(  # two reads, one wait
+            self.services.store.get(thread_id), self.graph.aget_state(self._config(thread_id)))
         if pending is None:
             raise AlreadyDecided(f"thread {thread_id} is not waiting for an answer (it is {status})")
         if interrupt_id is not None and interrupt_id != pending.interrupt_id:
@@ -156,7 +157,6 @@ class Runner:
                 f"thread {thread_id} was already approved and its write stopped midway: "
                 f"`incident-agent retry {thread_id}` finishes it, `reject` closes it"
             )
-        live = await self.graph.aget_state(self._config(thread_id))
         if pending.interrupt_id not in {i.id for i in live.interrupts}:
             pending, live = await self._reach_pause(thread_id, pending, live)
         allowed = [str(d) for d in pending.request["review_configs"][0]["allowed_decisions"]]
