@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -54,6 +54,18 @@ APPROVE: dict[str, Any] = {"decisions": [{"type": "approve"}]}
 STOPPED = "the server shut down before the write finished"
 CANCEL_WAIT_S = 10.0
 """After the grace: how long a cancelled write gets to release its claim."""
+
+
+INTERRUPTS = "__interrupt__"
+"""The key under which LangGraph's stream gives a run's pauses."""
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Where a run stopped: what `aget_state` reads back (its values and pauses)."""
+
+    values: dict[str, Any]
+    interrupts: tuple[Any, ...]
 
 
 @dataclass
@@ -131,8 +143,9 @@ class Runner:
         graphs that write nothing before their first pause, as the post-mortem's reads.
         """
         thread_id = thread_id or uuid.uuid4().hex[:12]
-        await self._drive(inputs, thread_id, durability=durability)
-        return await self._settle(thread_id, prompt=prompt or str(inputs.get("prompt", "")))
+        stopped = await self._drive(inputs, thread_id, durability=durability)
+        return await self._settle(thread_id, prompt=prompt or str(inputs.get("prompt", "")),
+                                  stopped=stopped)
 
     async def resume(
         self,
@@ -289,7 +302,7 @@ class Runner:
             # claimed with the answer; `retry` (or another worker's Approve) drives it again
             # with that answer and finds what landed. Three steps' checkpoints cost 9 ms of
             # the 40 a resume took (bench.paused_threads); a question re-asked costs nothing.
-            await self._drive(inputs, thread_id, look_only=look_only, durability="exit")
+            stopped = await self._drive(inputs, thread_id, look_only=look_only, durability="exit")
         except ValidationError as exc:
             await store.release(claim)
             raise RefusedAnswer(f"malformed answer: {exc.errors()[0]['msg']}") from None
@@ -302,7 +315,7 @@ class Runner:
             raise
         finally:
             renewing.cancel()
-        outcome = await self._settle(thread_id, prompt=prompt)
+        outcome = await self._settle(thread_id, prompt=prompt, stopped=stopped)
         if self.on_decided is not None:
             try:
                 await self.on_decided(outcome)
@@ -340,18 +353,27 @@ class Runner:
             await asyncio.wait(late, timeout=CANCEL_WAIT_S)
 
     async def _drive(self, inputs: Any, thread_id: str, *, look_only: bool = False,
-                     durability: Literal["sync", "exit"] = "sync") -> None:
+                     durability: Literal["sync", "exit"] = "sync") -> Stopped | None:
+        """Run until the graph ends or pauses; where it stopped, as its stream last said
+        (the state `aget_state` would read back, without reading it back)."""
         context = dataclasses.replace(self.context, services=self.services, surface=self.surface,
                                       look_only=look_only)
+        last: dict[str, Any] | None = None
         # "sync" unless told: a checkpoint per step. Runs under a claim say "exit"
         # (`_drive_claimed`), as do the post-mortem's first runs (reads only).
-        async for update in self.graph.astream(  # type: ignore[call-overload]
-            inputs, self._config(thread_id), context=context, stream_mode="updates",
+        async for mode, chunk in self.graph.astream(  # type: ignore[call-overload]
+            inputs, self._config(thread_id), context=context, stream_mode=["updates", "values"],
             durability=durability,
         ):
-            if self.on_step is not None:
-                for node in update:
+            if mode == "values":
+                last = cast(dict[str, Any], chunk)
+            elif self.on_step is not None:
+                for node in chunk:
                     self.on_step(node)
+        if last is None:
+            return None
+        values = {k: v for k, v in last.items() if k != INTERRUPTS}
+        return Stopped(values, tuple(last.get(INTERRUPTS, ())))
 
     async def pending(self) -> list[PendingApproval]:
         return [p for p in await self.services.store.pending() if p.graph == self.graph_name]
@@ -374,8 +396,8 @@ class Runner:
             report = values.get("summary") or values.get("error") or ""
         return Outcome(thread_id, values.get("status", "done"), report, values=values)
 
-    async def _settle(self, thread_id: str, *, prompt: str) -> Outcome:
-        snapshot = await self.graph.aget_state(self._config(thread_id))
+    async def _settle(self, thread_id: str, *, prompt: str, stopped: Stopped | None = None) -> Outcome:
+        snapshot = stopped or await self.graph.aget_state(self._config(thread_id))
         outcome = self._read(thread_id, snapshot)
         store = self.services.store
         if outcome.interrupt_id and outcome.request is not None:
