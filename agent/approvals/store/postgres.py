@@ -1,9 +1,9 @@
 """The approvals store in Postgres: the same interface and semantics as the SQLite one,
 for several workers on several hosts.
 
-The claim's compare-and-set is a `SELECT … FOR UPDATE` and an `UPDATE` in one
-transaction (the row lock is what `BEGIN IMMEDIATE` is to SQLite), so two
-workers answering one interrupt cannot both win; write records are upserts
+The claim's compare-and-set is a conditional `UPDATE` under the row lock (what
+`BEGIN IMMEDIATE` is to SQLite), so two workers answering one interrupt cannot
+both win; write records are upserts
 (`INSERT … ON CONFLICT`). Rows keep SQLite's shape (JSON as text, times as
 epoch seconds) so both stores read them with the same code (`_pending`).
 
@@ -175,33 +175,41 @@ class PostgresApprovalStore(ApprovalStore):
         *,
         take_over: bool = False,
     ) -> Claim:
-        """Compare-and-set under a row lock: the first transaction to lock the row decides;
-        a concurrent one waits, then sees 'claimed' and loses."""
-        now = time.time()
+        """Compare-and-set: the first transaction to lock the row decides; a concurrent one
+        waits, then sees 'claimed' and loses.
 
-        def op(c: psycopg.Connection[Any]) -> int:
+        A claim of a pending interrupt (every answer) is one conditional `UPDATE`: Postgres
+        re-reads a row it waited for before applying the `WHERE`, so the loser updates
+        nothing, and nobody pays for a transaction's four round trips. A take-over reads the
+        row under `FOR UPDATE` first: whether its holder is dead is asked in Python."""
+        now = time.time()
+        claimed = (by, now, HOST, os.getpid(), now + LEASE_S,
+                   json.dumps(answer) if answer is not None else None, now, thread_id, interrupt_id)
+        update = """UPDATE approvals SET status='claimed', claimed_by=%s, claimed_at=%s,
+                      holder_host=%s, holder_pid=%s, lease_until=%s, error=NULL,
+                      answer=COALESCE(%s, answer), updated_at=%s
+                    WHERE thread_id=%s AND interrupt_id=%s"""
+
+        def claim_pending(c: psycopg.Connection[Any]) -> int:
+            if c.execute(update + " AND status='pending'", claimed).rowcount:
+                return 1
+            known = c.execute("SELECT 1 FROM approvals WHERE thread_id=%s AND interrupt_id=%s",
+                              (thread_id, interrupt_id)).fetchone()
+            return 0 if known else -1
+
+        def take_over_stranded(c: psycopg.Connection[Any]) -> int:
             r = c.execute(
                 f"SELECT {_ROW} FROM approvals WHERE thread_id=%s AND interrupt_id=%s FOR UPDATE",
                 (thread_id, interrupt_id),
             ).fetchone()
             if r is None:
                 return -1
-            free = r[7] == "pending" and not take_over
-            stranded = r[7] == "claimed" and _stranded(r[9], r[10], r[11], now)
-            if not (free or (take_over and stranded)):
+            if not (r[7] == "claimed" and _stranded(r[9], r[10], r[11], now)):
                 return 0
-            c.execute(
-                """UPDATE approvals SET status='claimed', claimed_by=%s, claimed_at=%s,
-                     holder_host=%s, holder_pid=%s, lease_until=%s, error=NULL,
-                     answer=COALESCE(%s, answer), updated_at=%s
-                   WHERE thread_id=%s AND interrupt_id=%s""",
-                (by, now, HOST, os.getpid(), now + LEASE_S,
-                 json.dumps(answer) if answer is not None else None, now,
-                 thread_id, interrupt_id),
-            )
+            c.execute(update, claimed)
             return 1
 
-        won = await self._pg(op, tx=True)
+        won = await (self._pg(take_over_stranded, tx=True) if take_over else self._pg(claim_pending))
         if won == -1:
             raise UnknownApproval(f"thread {thread_id!r} is not waiting on interrupt {interrupt_id!r}")
         if won == 0:
