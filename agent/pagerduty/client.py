@@ -56,7 +56,7 @@ from agent.pagerduty.models import (
 from agent.pagerduty.pagination import Paginator, TimeLike, format_time
 from agent.pagerduty.ratelimit import RequestLimiter, WindowLimiter
 from agent.pagerduty.shared_limit import limiter_for
-from agent.pagerduty.transport import asyncio_transport
+from agent.pagerduty.transport import asyncio_transport, session_resuming
 from agent.pagerduty.writes import ApiCall, find_landed
 
 if TYPE_CHECKING:
@@ -136,7 +136,9 @@ class PagerDutyClient:
             self._get, fetch_raw=self._get_raw, concurrency=concurrency, now=now
         )
         if isinstance(verify, str):  # a CA bundle path, e.g. the TLS sandbox's certificate
-            verify = ssl.create_default_context(cafile=verify)
+            # A context made here resumes TLS sessions (see transport.py); one passed in is
+            # the caller's, and is used as it is.
+            verify = session_resuming(ssl.create_default_context(cafile=verify))
         secret = self._token.get_secret_value()
         auth = f"Token token={secret}" if token_type == "token" else f"Bearer {secret}"
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
