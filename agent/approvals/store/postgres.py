@@ -250,27 +250,22 @@ class PostgresApprovalStore(ApprovalStore):
         now = time.time()
 
         def op(c: psycopg.Connection[Any]) -> WriteRecord | None:
-            # The row locked, then marked 'sending' unless it landed: the two statements of
-            # one transaction, sent together (one round trip, not four).
-            with c.pipeline() as p:
-                c.execute("BEGIN")
-                prior = c.execute(
-                    "SELECT key, status, attempts, result, error FROM write_records WHERE key=%s"
-                    " FOR UPDATE",
-                    (key,),
-                )
-                c.execute(
-                    """INSERT INTO write_records (key, thread_id, step, call, status, attempts,
-                                                  updated_at)
-                       VALUES (%s, %s, %s, %s, 'sending', 1, %s)
-                       ON CONFLICT (key) DO UPDATE SET status='sending',
-                         attempts=write_records.attempts + 1, updated_at=excluded.updated_at
-                       WHERE write_records.status <> 'landed'""",
-                    (key, thread_id, step, json.dumps(call), now),
-                )
-                c.execute("COMMIT")
-                p.sync()
-                r = prior.fetchone()
+            # One statement, one round trip: the row as it was (locked), and marked 'sending'
+            # unless it landed. Both parts see the row as it was before the statement.
+            r = c.execute(
+                """WITH prior AS (
+                     SELECT key, status, attempts, result, error FROM write_records
+                     WHERE key=%s FOR UPDATE),
+                   marked AS (
+                     INSERT INTO write_records (key, thread_id, step, call, status, attempts,
+                                                updated_at)
+                     VALUES (%s, %s, %s, %s, 'sending', 1, %s)
+                     ON CONFLICT (key) DO UPDATE SET status='sending',
+                       attempts=write_records.attempts + 1, updated_at=excluded.updated_at
+                     WHERE write_records.status <> 'landed')
+                   SELECT * FROM prior""",
+                (key, key, thread_id, step, json.dumps(call), now),
+            ).fetchone()
             return _record(r) if r else None
 
         return await self._pg(op)
