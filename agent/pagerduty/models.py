@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 
 def _utc(value: datetime) -> datetime:
@@ -28,7 +36,23 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
-UTCDatetime = Annotated[datetime, AfterValidator(_utc)]
+def _utc_time(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:
+    """A time in UTC (`_utc`), PagerDuty's usual form read by the standard library.
+
+    PagerDuty writes times as `2026-06-01T12:00:00Z`; `datetime.fromisoformat` reads that
+    with the one `datetime.UTC` as its zone, where pydantic's parser gives a zone object of
+    its own that `_utc` then converts (2,400 entries: 1.3-1.8 ms of the 19-21 ms their 24
+    pages take to validate, min and median of 12, 2026-11-28). Any other form, and any
+    string the standard library refuses, goes to pydantic as before."""
+    if type(value) is str and value[-1:] == "Z" and value[10:11] == "T":
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # pydantic's parser decides, and words the error
+    return _utc(handler(value))
+
+
+UTCDatetime = Annotated[datetime, WrapValidator(_utc_time)]
 
 T = TypeVar("T")
 

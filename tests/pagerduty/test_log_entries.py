@@ -6,6 +6,10 @@ from __future__ import annotations
 import gc
 import json
 import tracemalloc
+from datetime import UTC, datetime
+
+import pydantic
+import pytest
 
 from agent.pagerduty.models import LogChannel, LogEntry, LogRef, adapter_for
 from agent.pagerduty.pagination import _page_adapter
@@ -112,3 +116,21 @@ def test_the_timeline_reads_the_fields_that_were_extras() -> None:
     assert [e.escalation_level for e in events] == [2, None, None]
     assert events[1].text == "rolled back"
     assert (events[2].users, events[2].user_names) == (("PU9",), ("Grace",))
+
+
+def test_times_are_read_into_the_one_utc_zone_whatever_their_form() -> None:
+    """PagerDuty's `...Z` form is read by the standard library, the rest by pydantic; every
+    one ends in `datetime.UTC` (sorting a log compares times thousands of times, and times
+    in zones of their own call those zones back), and a wrong one is refused by pydantic."""
+    adapter = adapter_for(LogEntry)
+    forms = {
+        "2026-06-01T12:00:00Z": datetime(2026, 6, 1, 12, tzinfo=UTC),
+        "2026-06-01T12:00:00.250Z": datetime(2026, 6, 1, 12, 0, 0, 250000, tzinfo=UTC),
+        "2026-06-01T14:00:00+02:00": datetime(2026, 6, 1, 12, tzinfo=UTC),
+        "2026-06-01T12:00:00": datetime(2026, 6, 1, 12, tzinfo=UTC),  # naive means UTC
+    }
+    for text, expected in forms.items():
+        entry = adapter.validate_json(json.dumps({**_entry(1), "created_at": text}))
+        assert entry.created_at == expected and entry.created_at.tzinfo is UTC, text
+    with pytest.raises(pydantic.ValidationError, match="month value is outside"):
+        adapter.validate_json(json.dumps({**_entry(1), "created_at": "2026-13-01T12:00:00Z"}))
