@@ -297,7 +297,7 @@ class Runner:
         renewing = asyncio.create_task(keep_lease())
         try:
             # One checkpoint when the run stops, not one per step: under a claim the store
-            # holds the answer (`claim`), and each write its record (`write_once`), before
+            # holds the answer (`claim`), and each write its record (`WriteOnce`), before
             # anything is sent. A process that dies midway leaves the thread at its question,
             # claimed with the answer; `retry` (or another worker's Approve) drives it again
             # with that answer and finds what landed. Three steps' checkpoints cost 9 ms of

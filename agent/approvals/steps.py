@@ -1,13 +1,13 @@
 """The steps every proposed write goes through, whichever graph proposes it.
 
-    approve (pause, recorded) -> execute (write_once, audited) -> await_retry (pause) -> execute
+    approve (pause, recorded) -> execute (WriteOnce, audited) -> await_retry (pause) -> execute
 
 A graph's nodes call these and map what they return to a `Command`, so the
 incident graph and the post-mortem's note share one implementation: the pause
 is recorded in the approvals store (listed by `incident-agent approvals`,
 answerable from the CLI, Slack or Studio), a reject is audited with its
 reason, an edit goes through the action's own builder, and the write lands at
-most once (`write_once`) and is audited with who approved it and from where.
+most once (`WriteOnce`) and is audited with who approved it and from where.
 The runner claims each answer (compare-and-set) before the graph sees it.
 
 Each step re-runs from its first line on resume: nothing happens before the
@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from agent.actions import ActionError, Proposal, rebuild_proposal
 from agent.actions.execute import (
     NotSent,
+    WriteOnce,
     decision_key,
     key_ref,
     summarize_result,
     write_key,
-    write_once,
 )
 from agent.approvals import RETRY_ACTION
 from agent.approvals.ask import ask, recorded, review
@@ -118,14 +118,14 @@ async def execute(
     result = dict(landed or {})
     error: str | None = None
     what = "the write"
+    writes = WriteOnce(svc, key, thread, look_only=look_only)
     try:
         try:
             acting = await svc.acting_user(approver.email if approver else None, required=False)
         except SenderError:
             acting = None  # PagerDuty's own answer (400, From required) names the problem
         from_ = acting.email if acting else None
-        call = with_ref(proposal.call, key_ref(key, "write"))
-        written = await write_once(svc, key, thread, "write", call, from_, look_only=look_only)
+        written = await writes.send("write", with_ref(proposal.call, key_ref(key, "write")), from_)
         result = {
             **summarize_result(proposal.action, written),
             "found_earlier": written.found_earlier,
@@ -133,21 +133,13 @@ async def execute(
         second = follow_up(result, approver) if follow_up is not None else None
         if second is not None:
             what = "the follow-up note"
-            await write_once(
-                svc,
-                key,
-                thread,
-                "note",
-                with_ref(second, key_ref(key, "note")),
-                from_,
-                look_only=look_only,
-            )
+            await writes.send("note", with_ref(second, key_ref(key, "note")), from_)
             result["note"] = "added"
     except PagerDutyError as exc:
         error = f"{what} failed: {plain(exc)}"
     except NotSent as exc:
         error = f"{what} was not written: {exc}"
-    await svc.store.audit(
+    await writes.alongside(svc.store.audit(
         thread_id=thread,
         interrupt_id=decision_key(shown, decided),
         approver=approver.model_dump(mode="json") if approver else {},
@@ -155,7 +147,7 @@ async def execute(
         proposal=shown,
         reasons=proposal.reasons,
         result={**result, "error": error} if error else result,
-    )
+    ))
     return Executed(result, error)
 
 
