@@ -50,12 +50,15 @@ async def test_the_pages_after_the_first_resume_its_session() -> None:
 
 
 @contextlib.asynccontextmanager
-async def _tls_server(cert: tuple[str, str], resumed: list[bool]) -> AsyncIterator[str]:
+async def _tls_server(
+    cert: tuple[str, str], resumed: list[bool], tickets: int = 2
+) -> AsyncIterator[str]:
     """A TLS server on loopback answering every request with an empty page of services;
     `resumed` gets, for each connection, whether its handshake resumed a session. Each
     server has its own context, so its own session-ticket key."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*cert)
+    context.num_tickets = tickets  # session tickets sent after each TLS 1.3 handshake
     body = json.dumps({"services": [], "more": False, "limit": 100, "offset": 0}).encode()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -98,6 +101,18 @@ async def test_a_server_that_refuses_the_session_gets_a_full_handshake(tmp_path)
             assert await pd.list_services() == []
     assert first_seen == [False, True]
     assert second_seen == [False, True]
+
+
+async def test_a_server_that_gives_no_tickets_gets_full_handshakes(tmp_path) -> None:
+    cert = self_signed_cert(tmp_path)
+    seen: list[bool] = []
+    context = session_resuming(ssl.create_default_context(cafile=cert[0]))
+    async with _tls_server(cert, seen, tickets=0) as url:
+        for _ in range(3):
+            async with PagerDutyClient(url, TOKEN, verify=context) as pd:
+                assert await pd.list_services() == []
+    assert seen == [False, False, False]
+    assert context.tls_sessions == {}  # nothing kept that could not be resumed
 
 
 async def test_a_context_passed_in_is_used_as_it_is() -> None:
