@@ -355,8 +355,9 @@ class PagerDutyClient:
         settle = getattr(self.limiter, "settle", None)
         try:
             async with self._sending:
+                url, query = self._url(path, params)
                 response = await self._http.request(
-                    method, path, params=params, json=json, headers=headers
+                    method, url, params=query, json=json, headers=headers
                 )
             # httpx's response and its stream refer to each other, so a response, and the
             # body it holds, outlives its use until the cyclic collector runs: a 24-page
@@ -375,6 +376,19 @@ class PagerDutyClient:
         if settle is not None:
             await settle(time.monotonic() - admitted, response.headers)
         return response
+
+    def _url(self, path: str, params: dict[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
+        """The request's absolute URL, its query encoded by httpx (`QueryParams`) as before.
+
+        Given the base URL, a path and params, httpx parses a URL three times (the path,
+        the merge with the base, the merge with the params), each time checking it a
+        character at a time: 290 us a request with a page's params, 180 us for the same
+        URL built here (2026-11-28), the same URL either way. A path with a query of its
+        own is left to httpx, which merges the two."""
+        if "?" in path:
+            return path, params
+        query = str(httpx.QueryParams(params)) if params else ""
+        return (f"{self.base_url}{path}?{query}" if query else f"{self.base_url}{path}"), None
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
         return await self.request("GET", path, params=params)
