@@ -35,6 +35,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -167,13 +168,15 @@ class AlertStore:
     def __init__(self, path: Path, settings: Settings | None = None, *, keep_open: bool = True) -> None:
         self._path, self._settings, self._keep_open = path, settings, keep_open
         self._database: Database | None = None
+        self._opening = threading.Lock()
 
     @property
     def _db(self) -> Database:
         """Opened on first use (blocking: the receiver calls the store in a worker thread)."""
-        if self._database is None:
-            self._database = open_database(self._settings, self._path, "intake",
-                                           keep_open=self._keep_open)
+        with self._opening:  # once: threads opening one SQLite file together race on its WAL pragma
+            if self._database is None:
+                self._database = open_database(self._settings, self._path, "intake",
+                                               keep_open=self._keep_open)
         return self._database
 
     def open_by_key(self, key: str) -> AlertRow | None:

@@ -33,6 +33,7 @@ import hmac
 import inspect
 import json
 import logging
+import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -95,13 +96,15 @@ class EventStore:
     def __init__(self, path: Path, settings: Settings | None = None) -> None:
         self._path, self._settings = path, settings
         self._database: Database | None = None
+        self._opening = threading.Lock()
 
     @property
     def _db(self) -> Database:
         """Opened on first use (blocking: the callers run in a worker thread)."""
-        if self._database is None:
-            self._database = open_database(self._settings, self._path, "webhook_events",
-                                           keep_open=True)
+        with self._opening:  # once: threads opening one SQLite file together race on its WAL pragma
+            if self._database is None:
+                self._database = open_database(self._settings, self._path, "webhook_events",
+                                               keep_open=True)
         return self._database
 
     def add(self, row: dict[str, Any]) -> bool:
@@ -264,7 +267,10 @@ class WebhookReceiver:
                     await self._process(event_id)
                 continue
             try:
-                event_id = await asyncio.wait_for(self._queue.get(), timeout=1.0)
+                # Not `wait_for`: in Python 3.11 it can swallow a cancel that arrives as the
+                # queue hands over an item, and this loop would never end on cancellation.
+                async with asyncio.timeout(1.0):
+                    event_id = await self._queue.get()
             except TimeoutError:
                 continue
             if not self._stopping:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -247,3 +249,32 @@ async def test_secrets_are_never_logged(receiver, caplog):
     await receiver.drain()
     text = caplog.text
     assert SECRET not in text and RETIRED not in text and sign(event(9), SECRET)[3:] not in text
+
+
+def test_a_store_opened_by_many_threads_at_once_opens_once(tmp_path) -> None:
+    """Deliveries arrive together and each stores its event from a worker thread: the first
+    use opens the file once (threads opening it together raced on its WAL pragma and one
+    was told 'database is locked' instead of storing its event)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agent.surfaces.webhooks import EventStore
+
+    for attempt in range(5):
+        store = EventStore(tmp_path / f"events-{attempt}.sqlite")
+        start = threading.Barrier(32)
+
+        def add(n: int, store: EventStore = store, start: threading.Barrier = start) -> bool:
+            start.wait()
+            return store.add({"event_id": f"E{n}", "event_type": "incident.resolved",
+                              "incident_id": f"P{n}", "title": None, "kind": "postmortem",
+                              "received_at": NOW.isoformat(), "started_at": None,
+                              "finished_at": None})
+
+        with ThreadPoolExecutor(32) as pool:
+            assert all(pool.map(add, range(32)))
+        assert store.count("finished_at IS NULL") == 32
+        path = str(tmp_path / f"events-{attempt}.sqlite")
+        fds = Path("/proc/self/fd")
+        held = [fd for fd in fds.iterdir() if os.path.realpath(fd) == path]
+        assert len(held) == 1, f"the file was opened {len(held)} times"  # one kept connection
+        store.close()
