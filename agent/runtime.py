@@ -110,7 +110,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 history=history_cache(settings, pd),
             )
         finally:
-            store.close()
+            await store.aclose()
 
 
 def catalog_cache(settings: Settings, pd: PagerDutyClient) -> CatalogCache:

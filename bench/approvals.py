@@ -42,7 +42,7 @@ async def _fill(path: Path, n: int) -> None:
             await store.record_pause(f"{i:012x}", graph="incident_response", interrupt_id=f"i{i}",
                                      kind="awaiting_approval", prompt=f"alert {i}", request=_request(i))
     finally:
-        store.close()
+        await store.aclose()
 
 
 def _time_listing(path: Path, runs: int) -> float:

@@ -186,7 +186,7 @@ async def worker(settings: Any) -> AsyncIterator[tuple[Any, TimedTransport]]:
             )
             yield Runner(build_graph(), services, saver, surface="slack"), timed
     finally:
-        store.close()
+        await store.aclose()
 
 
 async def make_sample(runner: Any, n: int, concurrency: int) -> tuple[list[str], float]:

@@ -371,7 +371,7 @@ def approvals(as_json: JsonOpt = False) -> None:
         try:
             return await store.pending()
         finally:
-            store.close()
+            await store.aclose()
 
     rows = _run(go())
     from agent.intake.store import rows_for_threads, storm_line
@@ -404,11 +404,14 @@ def audit(
     """Every decision: who, when, what was shown, and what happened."""
     from agent.approvals.store import open_approval_store
 
-    store = open_approval_store(get_settings())
-    try:
-        rows = _run(store.audit_log(thread))
-    finally:
-        store.close()
+    async def go() -> list[dict[str, Any]]:
+        store = open_approval_store(get_settings())
+        try:
+            return await store.audit_log(thread)
+        finally:
+            await store.aclose()
+
+    rows = _run(go())
     if as_json:
         _print_json(rows)
         return

@@ -70,7 +70,7 @@ class Agent:
         try:
             return await store.pending()
         finally:
-            store.close()
+            await store.aclose()
 
     async def wait_pending(self, n: int, within_s: float = 60) -> list[PendingApproval]:
         """Wait until `n` approvals wait for a human (and runs have settled)."""

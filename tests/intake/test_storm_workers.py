@@ -60,7 +60,7 @@ async def pending_approvals(settings) -> list:
     try:
         return await store.pending()
     finally:
-        store.close()
+        await store.aclose()
 
 
 @pytest.mark.timeout(400)

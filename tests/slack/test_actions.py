@@ -215,7 +215,7 @@ async def _final_fields(settings: Any, thread_id: str) -> dict[str, Any]:
     try:
         [row] = await store.audit_log(thread_id)
     finally:
-        store.close()
+        await store.aclose()
     return row["proposal"]["fields"]
 
 

@@ -55,7 +55,7 @@ async def test_someone_not_an_approver_is_told_and_nothing_changes(settings, fak
     try:
         status, pending = await store.get(outcome.thread_id)
     finally:
-        store.close()
+        await store.aclose()
     assert status == "pending" and pending is not None
 
 
@@ -70,7 +70,7 @@ async def test_group_member_approves_and_is_recorded_as_who_decided(settings, fa
     try:
         [row] = await store.audit_log(outcome.thread_id)
     finally:
-        store.close()
+        await store.aclose()
     assert row["approver"]["slack_user_id"] == BOB
     assert row["approver"]["name"] == "Bob Builder"
     assert row["approver"]["pagerduty_user_id"] is None  # no PagerDuty user has Bob's email
@@ -85,7 +85,7 @@ async def test_an_approver_with_a_pagerduty_email_acts_as_that_user(settings, fa
     try:
         [row] = await store.audit_log(outcome.thread_id)
     finally:
-        store.close()
+        await store.aclose()
     assert row["approver"] == {"name": "Alice Approver", "source": "slack",
                                "email": "david.miller@contoso.example", "pagerduty_user_id": "PUCO001",
                                "slack_user_id": ALICE}

@@ -75,7 +75,7 @@ async def test_a_failed_write_closed_without_writing_keeps_the_reason(settings, 
     try:
         audit = await store.audit_log(outcome.thread_id)
     finally:
-        store.close()
+        await store.aclose()
     assert [a["decision"] for a in audit] == ["approve", "reject"]
     assert audit[1]["message"] == "paged by phone instead"
     assert audit[1]["approver"]["slack_user_id"] == ALICE
@@ -97,7 +97,7 @@ async def test_a_write_left_midway_by_a_stopped_worker_is_finished_by_approve(
         [stranded] = await store.pending()
         assert stranded.stranded
     finally:
-        store.close()
+        await store.aclose()
     async with running_server(settings, fake_slack, sandbox) as app:
         await fake_slack.click("hitl_approve", user=ALICE)
         await settle(app)

@@ -7,15 +7,18 @@ without the variable they are skipped (start one with `. .ci/services`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from agent.approvals.store import ApprovalStore
 from tests.services import fresh_database, server_url
 
-__all__ = ["open_store", "server_url"]
+__all__ = ["in_store", "open_store", "server_url"]
+
+T = TypeVar("T")
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
@@ -40,10 +43,19 @@ def open_store(where: str) -> ApprovalStore:
     return ApprovalStore(Path(where))
 
 
+async def in_store(where: str, use: Callable[[ApprovalStore], Awaitable[T]]) -> T:
+    """`use` on a store of its own, closed afterwards in the same event loop."""
+    s = open_store(where)
+    try:
+        return await use(s)
+    finally:
+        await s.aclose()
+
+
 @pytest.fixture
-def store(backend: str) -> Iterator[ApprovalStore]:
+async def store(backend: str) -> AsyncIterator[ApprovalStore]:
     s = open_store(backend)
     try:
         yield s
     finally:
-        s.close()
+        await s.aclose()

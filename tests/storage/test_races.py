@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.storage.conftest import open_store
+from tests.storage.conftest import in_store
 from tests.storage.test_approvals_store import pause
 
 pytestmark = pytest.mark.slow
@@ -24,28 +24,26 @@ import asyncio, json, sys
 from tests.storage.conftest import open_store
 from agent.approvals.store import AlreadyDecided
 where, name = sys.argv[1], sys.argv[2]
-store = open_store(where)
-asyncio.run(store.get("t1"))  # connected and warm
-print("ready", flush=True)
-sys.stdin.readline()
 async def go():
+    store = open_store(where)
     try:
-        await store.claim("t1", "i1", name, {"by": name})
-        return "won"
-    except AlreadyDecided:
-        return "lost"
+        await store.get("t1")  # connected and warm
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        try:
+            await store.claim("t1", "i1", name, {"by": name})
+            return "won"
+        except AlreadyDecided:
+            return "lost"
+    finally:
+        await store.aclose()
 print(json.dumps(asyncio.run(go())))
-store.close()
 """
 
 
 @pytest.mark.parametrize("n", [2, 4])
 def test_processes_racing_one_claim_one_wins(backend: str, n: int) -> None:
-    store = open_store(backend)
-    try:
-        asyncio.run(pause(store))
-    finally:
-        store.close()
+    asyncio.run(in_store(backend, pause))
     procs = [subprocess.Popen([sys.executable, "-c", CONTENDER, backend, f"w{i}"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                               cwd=Path(__file__).parents[2])
@@ -60,11 +58,7 @@ def test_processes_racing_one_claim_one_wins(backend: str, n: int) -> None:
     assert sorted(outcomes) == ["lost"] * (n - 1) + ["won"], outcomes
     assert all(p.returncode == 0 for p in procs)
 
-    store = open_store(backend)
-    try:
-        status, p = asyncio.run(store.get("t1"))
-    finally:
-        store.close()
+    status, p = asyncio.run(in_store(backend, lambda store: store.get("t1")))
     assert status == "claimed" and p is not None
     winner = f"w{outcomes.index('won')}"
     assert p.answer == {"by": winner}  # the winner's answer, not a loser's

@@ -165,7 +165,7 @@ async def test_on_sqlite_a_write_past_the_grace_is_released_when_the_app_stops(
         try:
             _, pending = await store.get(outcome.thread_id)
         finally:
-            store.close()
+            await store.aclose()
         assert pending is not None and pending.stranded and pending.kind == "failed"
         assert "shut down before the write finished" in (pending.error or "")
         async with open_services(settings) as services, open_checkpointer(
@@ -193,6 +193,6 @@ async def test_a_click_reaching_a_stopping_worker_changes_nothing_and_says_so(
     try:
         status, pending = await store.get(outcome.thread_id)
     finally:
-        store.close()
+        await store.aclose()
     assert status == "pending" and pending is not None and pending.kind == "awaiting_approval"
     assert sandbox.state.list_incidents(incident_key=f"incident-agent/{outcome.thread_id}") == []

@@ -93,4 +93,4 @@ async def test_pools_survive_postgres_dropping_every_connection(
             assert [p.thread_id for p in await store.pending()] == ["t"]
             assert await saver.aget({"configurable": {"thread_id": "t"}}) is None
     finally:
-        store.close()
+        await store.aclose()

@@ -272,8 +272,10 @@ class ApprovalStore:
         async with self._lock:
             return await asyncio.to_thread(fn, self._conn)
 
-    def close(self) -> None:
-        self._conn.close()
+    async def aclose(self) -> None:
+        """Close the store, in the event loop that used it (a Postgres pool belongs to it)."""
+        async with self._lock:  # after the call in progress, if any
+            self._conn.close()
 
     async def ping(self) -> None:
         """Raise unless the database answers (for `/readyz`)."""
