@@ -20,7 +20,8 @@ TIMEOUT_S = 2.0
 
 async def _check(probe: Callable[[], Awaitable[Any]]) -> str:
     try:
-        await asyncio.wait_for(probe(), TIMEOUT_S)
+        async with asyncio.timeout(TIMEOUT_S):  # not wait_for: see agent/surfaces/webhooks.py
+            await probe()
     except Exception as exc:  # any failure means not ready; the type says which
         return f"unreachable ({type(exc).__name__})"
     return "ok"

@@ -53,7 +53,8 @@ async def redis_check(settings: Settings) -> tuple[Literal["ok", "fail"], str]:
     limiter = limiter_for(settings)
     assert isinstance(limiter, RedisLimiter)
     try:
-        await asyncio.wait_for(limiter.ping(), CONNECT_TIMEOUT_S)
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            await limiter.ping()
     except Exception as exc:  # any failure: the line says which
         line = explain(exc, settings) or f"cannot reach Redis {_redis(settings)}: {type(exc).__name__}"
         return "fail", (f"{line}; until it answers each worker keeps 1/"

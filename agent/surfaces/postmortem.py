@@ -243,8 +243,11 @@ async def schedule(settings: Settings, every: timedelta, fmt: str, out: Path, si
                           f"{start:%Y-%m-%d %H:%M:%S}Z..{now:%H:%M:%S}Z")
                 if max_runs is not None and runs >= max_runs:
                     break
+                # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancel that
+                # arrives as its awaitable finishes, and the shutdown would wait for good.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=every.total_seconds())
+                    async with asyncio.timeout(every.total_seconds()):
+                        await stop.wait()
     finally:
         store.close()
     if stop.is_set():
